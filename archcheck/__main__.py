@@ -1,0 +1,5 @@
+import sys
+
+from archcheck.cli import main
+
+sys.exit(main())

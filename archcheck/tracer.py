@@ -1,0 +1,449 @@
+"""One forward pass, recorded: module calls and the operations rules care about.
+
+Two mechanisms see everything that executes, whatever the source code looks like:
+
+* global module hooks record every module call (qualified name, class, shapes);
+* a ``TorchFunctionMode`` sees every call into torch -- ``nn.functional``,
+  ``torch.*`` functions, tensor methods and operators such as ``@`` -- and
+  records those in ``_KINDS``.  A mode only sees the outermost call (the body of
+  ``F.batch_norm`` runs with the mode switched off), which is exactly the
+  call the user or a layer made.
+
+The mode also tracks where every tensor came from: derived from the model
+input, derived only from parameters, or neither.  A matrix product between an
+input-derived tensor and a parameter-derived one is a fully connected layer,
+however it was written (``F.linear``, ``x @ W.t()``, ``torch.einsum``,
+``torch.ops.aten.mm``...).  Attribute facts recorded per kind (``Op.attrs``):
+
+* matmul: ``form`` (the function's name);
+* conv: ``kernel``, ``stride``, ``padding`` (leading side), ``dilation``, ``groups``,
+  ``in_channels``, ``in_spatial``, ``out_spatial``, ``transposed``;
+* pool: ``mode`` ("avg", "max", "lp"), ``adaptive``, ``kernel``, ``stride``, ``padding``,
+  ``in_spatial``, ``out_spatial``;
+* reduce: ``mode`` ("mean", "sum", "max"), ``dims`` (non-negative), ``keepdim``,
+  ``in_shape``, ``spatial_dims`` (dims 2 and up of an N, C, ... tensor);
+* batch_norm: ``training``;  dropout: ``p``, ``training``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils.weak import WeakIdKeyDictionary
+
+from archcheck.records import DeclaredModule, Location, ModuleCall, Op, Operand, ParamCount, Shape
+from archcheck.sources import user_location
+
+INPUT = "input"
+PARAMETER = "parameter"
+CONSTANT = "constant"
+
+
+@dataclass(frozen=True)
+class _Source:
+    kind: str  # INPUT or PARAMETER
+    parameter: str | None = None
+
+
+_FROM_INPUT = _Source(INPUT)
+
+
+# -- construction sites -------------------------------------------------------------------------
+
+_construction_sites: WeakIdKeyDictionary = WeakIdKeyDictionary()
+
+
+@contextlib.contextmanager
+def recording_construction_sites() -> Iterator[None]:
+    """Remember, for each module built inside the block, the user line that built it."""
+    original_init = nn.Module.__init__
+
+    def init(self: nn.Module, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        if self not in _construction_sites:
+            _construction_sites[self] = user_location(sys._getframe(1), skip_self=self)
+
+    nn.Module.__init__ = init  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        nn.Module.__init__ = original_init  # type: ignore[method-assign]
+
+
+def construction_site(module: nn.Module) -> Location | None:
+    return _construction_sites.get(module)
+
+
+# -- argument binding ---------------------------------------------------------------------------
+
+
+def _bind(args: tuple, kwargs: dict, names: tuple[str, ...], **defaults: Any) -> dict[str, Any]:
+    bound = dict(defaults)
+    bound.update(zip(names, args))
+    bound.update(kwargs)
+    return bound
+
+
+def _ntuple(value: Any, n: int) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, int | float):
+        return (int(value),) * n
+    return tuple(int(v) for v in value)
+
+
+def _spatial(shape: Shape, n: int) -> Shape:
+    return tuple(shape[-n:]) if n else ()
+
+
+def _is_functional(func: Callable) -> bool:
+    return getattr(func, "__module__", None) == "torch.nn.functional"
+
+
+# -- one describer per kind: (func, name, args, kwargs, output) -> (operand tensors, attrs) ------
+
+_LINEAR_OPERANDS = {"linear": (0, 1), "bilinear": (0, 1, 2), "addmm": (1, 2), "addmv": (1, 2), "baddbmm": (1, 2), "addbmm": (1, 2)}
+
+
+def _matmul(func: Callable, name: str, args: tuple, kwargs: dict, out: Any) -> tuple[list, dict]:
+    positions = _LINEAR_OPERANDS.get(name.rstrip("_"))
+    if positions is not None:
+        operands = [args[i] for i in positions if i < len(args)]
+    else:
+        operands = list(_tensors((args, kwargs)))
+    return operands, {"form": name}
+
+
+def _conv(func: Callable, name: str, args: tuple, kwargs: dict, out: Any) -> tuple[list, dict]:
+    if name.startswith("conv_transpose"):
+        b = _bind(args, kwargs, ("input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation"),
+                  stride=1, padding=0, groups=1, dilation=1)
+        transposed = True
+    elif name in ("convolution", "_convolution"):
+        b = _bind(args, kwargs, ("input", "weight", "bias", "stride", "padding", "dilation", "transposed", "output_padding", "groups"))
+        transposed = bool(b["transposed"])
+    else:
+        b = _bind(args, kwargs, ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+                  stride=1, padding=0, dilation=1, groups=1)
+        transposed = False
+    x, weight = b["input"], b["weight"]
+    n = weight.dim() - 2
+    kernel = tuple(weight.shape[2:])
+    dilation = _ntuple(b["dilation"], n)
+    padding = b["padding"]
+    if padding == "valid":
+        padding = 0
+    elif padding == "same":
+        padding = tuple(d * (k - 1) // 2 for d, k in zip(dilation, kernel))
+    return [x, weight], {
+        "kernel": kernel,
+        "stride": _ntuple(b["stride"], n),
+        "padding": _ntuple(padding, n),
+        "dilation": dilation,
+        "groups": int(b["groups"]),
+        "in_channels": int(x.shape[-n - 1]),
+        "in_spatial": _spatial(tuple(x.shape), n),
+        "out_spatial": _spatial(tuple(_first_tensor(out).shape), n),
+        "transposed": transposed,
+    }
+
+
+_POOL_SIGNATURES = {
+    "max": ("input", "kernel_size", "stride", "padding"),
+    "avg": ("input", "kernel_size", "stride", "padding"),
+    "lp": ("input", "norm_type", "kernel_size", "stride"),
+    "fractional_max": ("input", "kernel_size"),
+    "adaptive": ("input", "output_size"),
+}
+_POOL_NAME = re.compile(r"(adaptive_)?(avg|max|lp|fractional_max)_pool([123])d")
+
+
+def _pool(func: Callable, name: str, args: tuple, kwargs: dict, out: Any) -> tuple[list, dict]:
+    match = _POOL_NAME.match(name)
+    assert match is not None
+    adaptive, mode, n = bool(match[1]), match[2], int(match[3])
+    b = _bind(args, kwargs, _POOL_SIGNATURES["adaptive" if adaptive else mode], stride=None, padding=0)
+    x = b["input"]
+    kernel = None if adaptive else _ntuple(b["kernel_size"], n)
+    return [x], {
+        "mode": "max" if mode == "fractional_max" else mode,
+        "adaptive": adaptive,
+        "kernel": kernel,
+        "stride": _ntuple(b["stride"], n) or kernel,
+        "padding": _ntuple(b.get("padding", 0), n),
+        "in_spatial": _spatial(tuple(x.shape), n),
+        "out_spatial": _spatial(tuple(_first_tensor(out).shape), n),
+    }
+
+
+_REDUCE_MODES = {"mean": "mean", "nanmean": "mean", "sum": "sum", "nansum": "sum", "amax": "max"}
+
+
+def _reduce(func: Callable, name: str, args: tuple, kwargs: dict, out: Any) -> tuple[list, dict]:
+    b = _bind(args, kwargs, ("input", "dim", "keepdim"), dim=None, keepdim=False)
+    x = b["input"]
+    dim = b.get("axis", b["dim"])
+    rank = x.dim()
+    if dim is None or dim == ():
+        dims = tuple(range(rank))
+    else:
+        dims = tuple(sorted({d % rank for d in ((dim,) if isinstance(dim, int) else dim)})) if rank else ()
+    return [x], {
+        "mode": _REDUCE_MODES[name],
+        "dims": dims,
+        "keepdim": bool(b["keepdim"]),
+        "in_shape": tuple(x.shape),
+        "spatial_dims": tuple(range(2, rank)),
+    }
+
+
+def _batch_norm(func: Callable, name: str, args: tuple, kwargs: dict, out: Any) -> tuple[list, dict]:
+    if _is_functional(func):
+        b = _bind(args, kwargs, ("input", "running_mean", "running_var", "weight", "bias", "training"), training=False)
+    else:
+        b = _bind(args, kwargs, ("input", "weight", "bias", "running_mean", "running_var", "training"))
+    return [b["input"]], {"training": bool(b["training"])}
+
+
+def _dropout(func: Callable, name: str, args: tuple, kwargs: dict, out: Any) -> tuple[list, dict]:
+    if _is_functional(func):
+        b = _bind(args, kwargs, ("input", "p", "training"), p=0.5, training="alpha" not in name)
+    else:
+        b = _bind(args, kwargs, ("input", "p", "train"))
+        b["training"] = b["train"]
+    return [b["input"]], {"p": float(b["p"]), "training": bool(b["training"])}
+
+
+_MATMUL_NAMES = (
+    "linear bilinear matmul mm bmm addmm addmm_ addmv addmv_ baddbmm baddbmm_ addbmm addbmm_ mv einsum tensordot"
+    " inner chain_matmul multi_dot multi_head_attention_forward _native_multi_head_attention"
+)
+_KINDS: dict[str, tuple[str, Callable]] = {
+    **{name: ("matmul", _matmul) for name in _MATMUL_NAMES.split()},
+    **{f"conv{n}d": ("conv", _conv) for n in (1, 2, 3)},
+    **{f"conv_transpose{n}d": ("conv", _conv) for n in (1, 2, 3)},
+    "convolution": ("conv", _conv),
+    "_convolution": ("conv", _conv),
+    **{
+        f"{prefix}{mode}_pool{n}d{suffix}": ("pool", _pool)
+        for prefix, mode, suffix in [
+            ("", "avg", ""), ("", "max", ""), ("", "max", "_with_indices"), ("", "lp", ""),
+            ("adaptive_", "avg", ""), ("adaptive_", "max", ""), ("adaptive_", "max", "_with_indices"),
+            ("", "fractional_max", ""), ("", "fractional_max", "_with_indices"),
+        ]
+        for n in (1, 2, 3)
+    },
+    **{name: ("reduce", _reduce) for name in _REDUCE_MODES},
+    **{name: ("batch_norm", _batch_norm) for name in ("batch_norm", "native_batch_norm", "_native_batch_norm_legit")},
+    **{
+        name + inplace: ("dropout", _dropout)
+        for name in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_dropout",
+                     "feature_alpha_dropout", "native_dropout")
+        for inplace in ("", "_")
+    },
+}
+
+
+def _op_name(func: Callable) -> str:
+    return getattr(func, "__name__", "").partition(".")[0]
+
+
+def _display_name(func: Callable, name: str) -> str:
+    if isinstance(func, torch._ops.OpOverload | torch._ops.OpOverloadPacket):
+        return f"torch.ops.aten.{name}"
+    if getattr(func, "__module__", None) in ("torch.nn.functional", "torch._C._nn"):
+        return f"F.{name}"
+    if hasattr(func, "__objclass__"):  # a method or operator of Tensor
+        return f"Tensor.{name}"
+    return f"torch.{name}"
+
+
+# -- tensors in nested arguments ------------------------------------------------------------------
+
+
+def _tensors(value: Any) -> Iterator[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
+def _first_tensor(value: Any) -> torch.Tensor:
+    return next(_tensors(value))
+
+
+def _shapes(value: Any) -> list[Shape]:
+    return [tuple(t.shape) for t in _tensors(value)]
+
+
+# -- the tracer -----------------------------------------------------------------------------------
+
+
+class Tracer(TorchFunctionMode):
+    """Records module calls and the interesting operations of one forward pass."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.paths: dict[int, str] = {}
+        for path, module in model.named_modules(remove_duplicate=False):
+            self.paths.setdefault(id(module), path)
+        self.parameter_names: dict[int, str] = {}
+        for name, parameter in model.named_parameters(remove_duplicate=False):
+            self.parameter_names.setdefault(id(parameter), name)
+        self.sources: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        self.stack: list[tuple[nn.Module, ModuleCall]] = []
+        self.calls: list[ModuleCall] = []
+        self.call_counts: dict[int, int] = {}
+        self.ops: list[Op] = []
+
+    # module hooks
+    def _path(self, module: nn.Module) -> str:
+        path = self.paths.get(id(module))
+        return path if path is not None else f"<{type(module).__name__} created in forward>"
+
+    def _before(self, module: nn.Module, args: tuple) -> None:
+        call = ModuleCall(self._path(module), type(module).__name__, len(self.stack), _shapes(args), [])
+        self.calls.append(call)
+        self.call_counts[id(module)] = self.call_counts.get(id(module), 0) + 1
+        self.stack.append((module, call))
+
+    def _after(self, module: nn.Module, args: tuple, output: Any) -> None:
+        if self.stack and self.stack[-1][0] is module:
+            self.stack.pop()[1].output_shapes = _shapes(output)
+
+    @contextlib.contextmanager
+    def recording(self, inputs: torch.Tensor) -> Iterator[None]:
+        self.sources[inputs] = _FROM_INPUT
+        pre = nn.modules.module.register_module_forward_pre_hook(self._before)
+        post = nn.modules.module.register_module_forward_hook(self._after, always_call=True)
+        try:
+            with self:
+                yield
+        finally:
+            pre.remove()
+            post.remove()
+
+    # every torch call
+    def __torch_function__(self, func: Callable, types: tuple, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        name = _op_name(func)
+        kind = _KINDS.get(name)
+        if kind is not None:
+            self._record(kind, func, name, args, kwargs, out)
+        if isinstance(out, torch.Tensor | tuple | list):
+            self._propagate(args, kwargs, out)
+        return out
+
+    def _source(self, tensor: torch.Tensor) -> _Source | None:
+        source = self.sources.get(tensor)
+        if source is None and isinstance(tensor, nn.Parameter):
+            source = _Source(PARAMETER, self.parameter_names.get(id(tensor), "<parameter outside the model>"))
+        return source
+
+    def _propagate(self, args: tuple, kwargs: dict, out: Any) -> None:
+        combined = None
+        for tensor in _tensors((args, kwargs)):
+            source = self._source(tensor)
+            if source is not None and (combined is None or source.kind == INPUT):
+                combined = source
+                if source.kind == INPUT:
+                    break
+        if combined is not None:
+            for tensor in _tensors(out):
+                if not isinstance(tensor, nn.Parameter):
+                    self.sources[tensor] = combined
+
+    def _operand(self, tensor: Any) -> Operand:
+        source = self._source(tensor) if isinstance(tensor, torch.Tensor) else None
+        shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else ()
+        return Operand(shape, source.kind if source else CONSTANT, source.parameter if source else None)
+
+    def _record(self, kind: tuple[str, Callable], func: Callable, name: str, args: tuple, kwargs: dict, out: Any) -> None:
+        category, describe = kind
+        operands, attrs = describe(func, name, args, kwargs, out)
+        module = self.stack[-1][0] if self.stack else None
+        out_tensors = list(_tensors(out))
+        self.ops.append(
+            Op(
+                kind=category,
+                func=_display_name(func, name),
+                module=self._path(module) if module is not None else None,
+                module_type=type(module).__name__ if module is not None else None,
+                location=self._op_location(module),
+                operands=[self._operand(t) for t in operands],
+                output_shape=tuple(out_tensors[0].shape) if out_tensors else None,
+                attrs=attrs,
+            )
+        )
+
+    @staticmethod
+    def _op_location(module: nn.Module | None) -> Location | None:
+        """An operation of a built-in layer is blamed where the layer was built, any other where it was called."""
+        site = construction_site(module) if module is not None and _is_library(type(module)) else None
+        return site or user_location(sys._getframe(2))
+
+    # results
+    def declared_modules(self, owned: dict[int, int]) -> list[DeclaredModule]:
+        return [
+            DeclaredModule(
+                path=path,
+                type=type(module).__name__,
+                params=owned.get(id(module), 0),
+                calls=self.call_counts.get(id(module), 0),
+                location=construction_site(module),
+                library=_is_library(type(module)),
+            )
+            for path, module in self.model.named_modules()
+        ]
+
+
+def _is_library(cls: type) -> bool:
+    return cls.__module__.startswith("torch.")
+
+
+# -- parameter counting ---------------------------------------------------------------------------
+
+
+def count_parameters(model: nn.Module) -> tuple[ParamCount, dict[int, int]]:
+    """Count each parameter tensor once, however often it is registered or aliased.
+
+    Returns the totals and, per module id, the parameters first owned by it
+    (so that the layer table adds up to the total).
+    """
+    seen: set[tuple] = set()
+    trainable = frozen = 0
+    owned: dict[int, int] = {}
+    for module in model.modules():
+        for parameter in module.parameters(recurse=False):
+            if isinstance(parameter, nn.parameter.UninitializedParameter):
+                continue
+            key = (
+                parameter.untyped_storage()._cdata,
+                parameter.storage_offset(),
+                tuple(parameter.shape),
+                tuple(parameter.stride()),
+            )
+            if key in seen:
+                continue
+            seen.add(key)
+            count = parameter.numel()
+            owned[id(module)] = owned.get(id(module), 0) + count
+            if parameter.requires_grad:
+                trainable += count
+            else:
+                frozen += count
+    return ParamCount(trainable + frozen, trainable, frozen), owned
