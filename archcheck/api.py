@@ -39,7 +39,8 @@ class Job:
     def request(self) -> Request:
         assert self.target is not None and self.settings is not None
         return Request(
-            path=str(self.target.path),
+            path=str(self.target.path.resolve()),
+            shown_path=str(self.target.path),
             name=self.target.name,
             input_shape=self.settings.resolved_input_shape,
             batch_size=self.settings.batch_size,
@@ -54,19 +55,28 @@ def plan(
 ) -> list[Job]:
     """Resolve targets and settings; what is wrong with a target becomes that job's error."""
     jobs = []
-    for spec in expand(list(specs), entry):
-        job = Job(label=spec)
+    for spec in specs:
         try:
-            target = Target.parse(spec)
-            job.label = target.label
-            target.validate()
-            pyproject = find_pyproject(target.path) if config == USE_NEAREST else (Path(config) if config else None)
-            from_file = from_pyproject(pyproject) if pyproject else {}
-            job.target, job.settings = target, Settings().merged({**from_file, **overrides})
+            expanded = expand([spec], entry)
         except errors.CannotCheck as error:
-            job.error = CheckError(error.phase or "load", error.reason, error.detail)
-        jobs.append(job)
+            jobs.append(Job(spec, error=error.as_check_error("load")))
+            continue
+        jobs.extend(_job(item, overrides, config) for item in expanded)
     return jobs
+
+
+def _job(spec: str, overrides: dict[str, Any], config: Path | str | None) -> Job:
+    job = Job(label=spec)
+    try:
+        target = Target.parse(spec)
+        job.label = target.label
+        target.validate()
+        pyproject = find_pyproject(target.path) if config == USE_NEAREST else (Path(config) if config else None)
+        from_file = from_pyproject(pyproject) if pyproject else {}
+        job.target, job.settings = target, Settings().merged({**from_file, **overrides})
+    except errors.CannotCheck as error:
+        job.error = error.as_check_error("load")
+    return job
 
 
 def execute(jobs: list[Job], isolate: bool = True, parallel: int = 1) -> list[Report]:
@@ -109,7 +119,7 @@ def _run_in_process(request: Request) -> Outcome:
     try:
         return Outcome(inspect_file(request, phase=enter), None)
     except errors.CannotCheck as error:
-        return Outcome(None, CheckError(error.phase or phase, error.reason, error.detail))
+        return Outcome(None, error.as_check_error(phase))
 
 
 def check_file(target: str, args: Sequence[str] = (), *, isolate: bool = True) -> Report:
@@ -159,6 +169,7 @@ class ArchitectureError(AssertionError):
 
 def assert_passes(model_or_report: nn.Module | Report, **options: Any) -> Report:
     """Check a model (or take a report) and raise ``ArchitectureError`` listing the rules it fails."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not this helper
     report = model_or_report if isinstance(model_or_report, Report) else check(model_or_report, **options)
     if report.error is not None:
         raise ArchitectureError(f"{report.file}: could not be checked: {report.error.reason}")

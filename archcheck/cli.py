@@ -8,21 +8,19 @@ models are imported and traced in child processes.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from archcheck import __version__
 from archcheck.api import USE_NEAREST, Job, execute, plan
 from archcheck.config import DEFAULT_PRESET, PRESETS, RULE_IDS, check_preset, parse_rule_ids, parse_shape, parse_size
+from archcheck.render import FORMATS, formatter, render
 from archcheck.report import EXIT_ERROR, worst_exit_code
 from archcheck.targets import DEFAULT_ENTRY
-
-FORMATS = ("text", "json", "github", "markdown", "junit", "csv")
 
 
 def _argument(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -61,8 +59,14 @@ def _positive(kind: type) -> Callable[[str], Any]:
     return parse
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, not the whole usage: bad input gets a clear one-line error and exit code 2."""
+        self.exit(EXIT_ERROR, f"archcheck: error: {message} (see archcheck --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="archcheck",
         description="Check a PyTorch model's architecture rules by tracing a real forward pass.",
         epilog="Exit codes: 0 all rules pass, 1 a rule fails, 2 a model could not be checked.",
@@ -141,11 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().error("give at least one model file (or --list-rules)")
     try:
         jobs = jobs_from_namespace(namespace)
-        # Import the renderer (rich, for text) while the children import torch.
-        threading.Thread(target=importlib.import_module, args=("archcheck.render",), daemon=True).start()
+        # Import the format's module (rich, for text) while the children import torch.
+        threading.Thread(target=formatter, args=(namespace.format,), daemon=True).start()
         reports = execute(jobs, isolate=True, parallel=namespace.jobs)
-        from archcheck.render import render
-
         if namespace.output:
             with open(namespace.output, "w", encoding="utf-8") as out:
                 render(reports, namespace.format, out, sys.stderr, verbose=namespace.verbose)

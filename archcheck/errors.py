@@ -8,6 +8,8 @@ user know where to look.  All of these end the check with exit code 2.
 
 from __future__ import annotations
 
+from archcheck.report import CheckError
+
 
 class CannotCheck(Exception):
     """The model could not be checked; ``str(error)`` is the one-line reason."""
@@ -23,6 +25,10 @@ class CannotCheck(Exception):
     @property
     def reason(self) -> str:
         return str(self)
+
+    def as_check_error(self, current_phase: str) -> CheckError:
+        """The report's form of this problem; ``current_phase`` names where it happened if the class does not."""
+        return CheckError(self.phase or current_phase, self.reason, self.detail)
 
 
 # -- the target ---------------------------------------------------------------------------------

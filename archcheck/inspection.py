@@ -21,7 +21,7 @@ from torch import nn
 
 from archcheck import errors
 from archcheck.loader import Candidate, find_model, import_file
-from archcheck.protocol import Request
+from archcheck.protocol import PHASES, Request
 from archcheck.records import Trace
 from archcheck.tracer import Tracer, count_parameters, recording_construction_sites
 
@@ -38,7 +38,7 @@ def inspect_file(request: Request, phase: Phase = lambda name: None) -> Trace:
     with _explained("import", f"importing {path.name}", request), recording_construction_sites():
         module = import_file(path, request.stub_imports)
     phase("build")
-    candidate = find_model(module, path, request.name)
+    candidate = find_model(module, path, request.name, shown=request.shown_path or request.path)
     return trace_candidate(candidate, request, phase)
 
 
@@ -100,15 +100,15 @@ def _explained(phase_name: str, where: str, request: Request, model: nn.Module |
     except errors.CannotCheck:
         raise
     except SystemExit as error:
-        raise errors.ExitedDuring(call="sys.exit()", phase_name=phase_name, code=error.code) from None
+        raise errors.ExitedDuring(call="sys.exit()", phase_name=PHASES[phase_name], code=error.code) from None
     except KeyboardInterrupt:
-        raise errors.Interrupted(phase_name=phase_name) from None
+        raise errors.Interrupted(phase_name=PHASES[phase_name]) from None
     except BaseException as error:
         detail = traceback.format_exc()
         if _is_out_of_memory(error):
-            raise errors.OutOfMemory(detail, limit=request.memory_label, phase_name=phase_name) from None
+            raise errors.OutOfMemory(detail, limit=request.memory_label, phase_name=PHASES[phase_name]) from None
         if "cuda" in str(error).lower() or "nvidia" in str(error).lower():
-            raise errors.NeedsCuda(detail, error=_first_line(error)) from None
+            raise errors.NeedsCuda(detail, error=_first_line(error).partition(". ")[0]) from None
         if phase_name == "trace" and model is not None:
             raise errors.ForwardFailed(
                 detail, shape=_shape_label(request.input_shape), error=_first_line(error), hint=_input_hint(model, request)

@@ -55,6 +55,10 @@ class Candidate:
             return self.obj
         signature = _signature(self.obj)
         if signature is not None:
+            try:
+                signature.bind_partial(**kwargs)
+            except TypeError as error:
+                raise errors.BadArguments(name=self.name, given=json.dumps(kwargs), error=error) from None
             missing = [
                 p.name
                 for p in signature.parameters.values()
@@ -63,10 +67,6 @@ class Candidate:
             if missing:
                 example = json.dumps({name: "..." for name in missing})
                 raise errors.NeedsArguments(name=self.name, missing=", ".join(missing), example=example)
-            try:
-                signature.bind(**kwargs)
-            except TypeError as error:
-                raise errors.BadArguments(name=self.name, given=json.dumps(kwargs), error=error) from None
         model = self.obj(**kwargs)
         if not isinstance(model, nn.Module):
             raise errors.FactoryReturnedNonModule(name=self.name, returned=_describe(model))
@@ -97,8 +97,8 @@ def import_file(path: Path, stub_imports: bool = False) -> types.ModuleType:
     return module
 
 
-def find_model(module: types.ModuleType, path: Path, name: str | None) -> Candidate:
-    """The model named ``name``, or the only one the file defines."""
+def find_model(module: types.ModuleType, path: Path, name: str | None, shown: str) -> Candidate:
+    """The model named ``name``, or the only one the file defines (``shown``: the path as the user wrote it)."""
     if name is not None:
         return _named(module, path, name)
     candidates = _candidates(module, path)
@@ -108,7 +108,7 @@ def find_model(module: types.ModuleType, path: Path, name: str | None) -> Candid
         found = [n for n, obj in _own_members(module) if isinstance(obj, type | types.FunctionType)]
         raise errors.NoModel(file=path.name, found=", ".join(found) or "nothing")
     names = ", ".join(c.name for c in candidates)
-    raise errors.SeveralModels(file=path.name, names=names, example=f"{path}::{candidates[0].name}")
+    raise errors.SeveralModels(file=path.name, names=names, example=f"{shown}::{candidates[0].name}")
 
 
 def _named(module: types.ModuleType, path: Path, name: str) -> Candidate:
@@ -205,11 +205,14 @@ class _Stub(types.ModuleType):
         return (object,)
 
 
+_NEVER_STUBBED = {"torch", "torchvision", "torchaudio"}  # a model needs the real thing
+
+
 class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Last on ``sys.meta_path``: answers for non-torch packages that nothing else could find."""
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname.partition(".")[0].startswith("torch"):
+        if fullname.partition(".")[0] in _NEVER_STUBBED:
             return None
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 

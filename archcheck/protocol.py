@@ -24,8 +24,9 @@ PHASES = {
 class Request:
     """What to check, and how."""
 
-    path: str
+    path: str  # absolute: the worker runs in a temporary directory
     name: str | None = None
+    shown_path: str = ""  # the path as the user gave it, for messages
     input_shape: tuple[int, ...] = (1, 28, 28)
     batch_size: int = 2
     model_kwargs: dict[str, Any] = field(default_factory=dict)

@@ -13,6 +13,9 @@ from typing import Any
 
 Shape = tuple[int, ...]
 
+# What one dimension of an activation holds (``Op.attrs["layout"]`` of reductions).
+BATCH, CHANNEL, SPACE, MIXED, ONE = "batch", "channel", "space", "mixed", "one"
+
 
 @dataclass(frozen=True)
 class Location:
@@ -55,6 +58,7 @@ class Operand:
     shape: Shape
     source: str  # "input" (derived from the model input), "parameter" (only from parameters) or "constant"
     parameter: str | None = None  # name of a parameter it derives from, when source == "parameter"
+    mixes_positions: bool = False  # an input-derived tensor whose channels hold flattened spatial positions
 
 
 @dataclass

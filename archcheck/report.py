@@ -81,6 +81,11 @@ class Report:
         return "passed" if self.passed else "failed"
 
     @property
+    def path(self) -> str:
+        """The model file alone: ``file`` is the target's label, which may end in ``::Name``."""
+        return self.file.partition("::")[0]
+
+    @property
     def passed(self) -> bool:
         return self.error is None and all(rule.passed for rule in self.rules)
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from archcheck.records import DeclaredModule, Location, Op, Trace
+from archcheck.records import MIXED, DeclaredModule, Location, Op, Trace
 from archcheck.report import Finding
 
 
@@ -221,9 +221,10 @@ def _global_average(op: Op) -> str | None:
         if whole and all(n == 1 for n in out) and math.prod(spatial) > 1:
             return f"{_size(spatial)} → {_size(out)}"
     if op.kind == "reduce" and attrs["mode"] in ("mean", "sum"):
-        spatial = attrs["spatial_dims"]
+        spatial = tuple(attrs["spatial_dims"])
         sizes = [attrs["in_shape"][d] for d in spatial]
-        if spatial and tuple(attrs["dims"]) == tuple(spatial) and math.prod(sizes) > 1:
+        reduced = {d for d in attrs["dims"] if attrs["in_shape"][d] > 1}
+        if spatial and reduced == set(spatial):
             return f"{_size(sizes)} → 1×1"
     return None
 
@@ -243,15 +244,17 @@ def _gap_near_miss(op: Op) -> str | None:
         if attrs["mode"] == "avg":
             return f"averages {_size(spatial)} → {_size(out)}: a partial pool, not global"
         return None
-    if op.kind == "reduce" and attrs["spatial_dims"]:
-        shape, dims, spatial = attrs["in_shape"], tuple(attrs["dims"]), tuple(attrs["spatial_dims"])
-        if not set(dims) & set(spatial):
+    if op.kind == "reduce":
+        shape, spatial = attrs["in_shape"], set(attrs["spatial_dims"])
+        reduced = {d for d in attrs["dims"] if shape[d] > 1}
+        if not reduced:
+            return "averages a map that is already 1×1, so it pools nothing" if attrs["mode"] != "max" else None
+        if not reduced & spatial and MIXED not in {attrs["layout"][d] for d in reduced}:
             return None
-        if attrs["mode"] == "max" and dims == spatial:
-            return f"takes the maximum over the {_size([shape[d] for d in spatial])} map, not the average"
-        if dims == spatial:
-            return "averages a map that is already 1×1, so it pools nothing"
-        return f"reduces dims {list(dims)} of a {_size(shape)} tensor; a GAP averages exactly the spatial dims {list(spatial)}"
+        if attrs["mode"] == "max" and reduced == spatial:
+            return f"takes the maximum over the {_size([shape[d] for d in sorted(spatial)])} map, not the average"
+        roles = ", ".join(attrs["layout"][d] for d in sorted(reduced))
+        return f"reduces dims {sorted(reduced)} ({roles}) of a {_size(shape)} tensor; a GAP averages exactly the spatial positions of each channel"
     return None
 
 
@@ -332,7 +335,12 @@ def no_linear(trace: Trace, options: Options) -> Verdict:
             depthwise = attrs["groups"] > 1 and attrs["groups"] == attrs["in_channels"]
             if depthwise or not _covers(extent, attrs["padding"], attrs["in_spatial"]):
                 continue
-            if math.prod(attrs["in_spatial"]) > 1:
+            if op.operands[0].mixes_positions:
+                findings.append(_op_finding(
+                    trace, op, f"{_where(trace, op)} runs on a flattened feature map (every position in its "
+                    "channels), which makes it a fully connected layer",
+                ))
+            elif math.prod(attrs["in_spatial"]) > 1:
                 findings.append(_op_finding(
                     trace, op, f"{_where(trace, op)}: its {_size(attrs['kernel'])} kernel covers its whole "
                     f"{_size(attrs['in_spatial'])} input, which makes it a fully connected layer",

@@ -84,7 +84,13 @@ class Child:
         self.limits = limits
         self.workdir = tempfile.mkdtemp(prefix="archcheck-")
         read_fd, write_fd = os.pipe()
-        spec = {"request": request.to_json(), "fd": write_fd, "max_memory": limits.max_memory, "threads": limits.threads}
+        spec = {
+            "request": request.to_json(),
+            "fd": write_fd,
+            "max_memory": limits.max_memory,
+            "memory_label": limits.memory_label,
+            "threads": limits.threads,
+        }
         package_parent = str(Path(archcheck.__file__).resolve().parent.parent)
         self.started = time.monotonic()
         self.process = subprocess.Popen(

@@ -21,17 +21,19 @@ however it was written (``F.linear``, ``x @ W.t()``, ``torch.einsum``,
 * pool: ``mode`` ("avg", "max", "lp"), ``adaptive``, ``kernel``, ``stride``, ``padding``,
   ``in_spatial``, ``out_spatial``;
 * reduce: ``mode`` ("mean", "sum", "max"), ``dims`` (non-negative), ``keepdim``,
-  ``in_shape``, ``spatial_dims`` (dims 2 and up of an N, C, ... tensor);
+  ``in_shape``, ``layout`` (what each dim holds: batch, channel, space, mixed, one) and
+  ``spatial_dims`` (the dims holding spatial positions, followed through reshapes and permutes);
 * batch_norm: ``training``;  dropout: ``p``, ``training``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -39,8 +41,21 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.weak import WeakIdKeyDictionary
 
-from archcheck.records import DeclaredModule, Location, ModuleCall, Op, Operand, ParamCount, Shape
-from archcheck.sources import user_location
+from archcheck.records import (
+    BATCH,
+    CHANNEL,
+    MIXED,
+    ONE,
+    SPACE,
+    DeclaredModule,
+    Location,
+    ModuleCall,
+    Op,
+    Operand,
+    ParamCount,
+    Shape,
+)
+from archcheck.sources import is_user_code, user_location
 
 INPUT = "input"
 PARAMETER = "parameter"
@@ -49,8 +64,12 @@ CONSTANT = "constant"
 
 @dataclass(frozen=True)
 class _Source:
+    """Where a tensor came from."""
+
     kind: str  # INPUT or PARAMETER
-    parameter: str | None = None
+    parameter: str | None = None  # for PARAMETER: which one
+    layout: Layout | None = None  # for INPUT: what each dimension holds, when it differs from N, C, spatial...
+    outer_product: Operand | None = None  # for INPUT: broadcast-multiplied by this parameter
 
 
 _FROM_INPUT = _Source(INPUT)
@@ -201,7 +220,6 @@ def _reduce(func: Callable, name: str, args: tuple, kwargs: dict, out: Any) -> t
         "dims": dims,
         "keepdim": bool(b["keepdim"]),
         "in_shape": tuple(x.shape),
-        "spatial_dims": tuple(range(2, rank)),
     }
 
 
@@ -223,9 +241,13 @@ def _dropout(func: Callable, name: str, args: tuple, kwargs: dict, out: Any) -> 
 
 
 _MATMUL_NAMES = (
-    "linear bilinear matmul mm bmm addmm addmm_ addmv addmv_ baddbmm baddbmm_ addbmm addbmm_ mv einsum tensordot"
-    " inner chain_matmul multi_dot multi_head_attention_forward _native_multi_head_attention"
+    "linear bilinear matmul __matmul__ __rmatmul__ linalg_matmul mm bmm addmm addmm_ addmv addmv_ baddbmm baddbmm_"
+    " addbmm addbmm_ mv dot vdot inner linalg_vecdot vecdot einsum tensordot chain_matmul multi_dot linalg_multi_dot"
+    " multi_head_attention_forward _native_multi_head_attention"
 )
+_RESHAPES = {"view", "reshape", "flatten", "unflatten", "view_as", "reshape_as", "squeeze", "unsqueeze", "squeeze_", "unsqueeze_"}
+_PERMUTES = {"permute", "transpose", "transpose_", "swapaxes", "swapdims", "movedim", "moveaxis", "t", "t_"}
+_MULTIPLIES = {"mul", "mul_", "multiply", "__mul__", "__rmul__", "__imul__"}
 _KINDS: dict[str, tuple[str, Callable]] = {
     **{name: ("matmul", _matmul) for name in _MATMUL_NAMES.split()},
     **{f"conv{n}d": ("conv", _conv) for n in (1, 2, 3)},
@@ -288,6 +310,77 @@ def _shapes(value: Any) -> list[Shape]:
     return [tuple(t.shape) for t in _tensors(value)]
 
 
+# -- what each dimension of an activation holds ---------------------------------------------------
+
+Layout = tuple[str, ...]
+
+
+def default_layout(shape: Shape) -> Layout:
+    """The convention of layers: N, C, then spatial dimensions (size-1 dimensions hold nothing)."""
+    roles = (BATCH, CHANNEL)[: len(shape)] + (SPACE,) * max(0, len(shape) - 2)
+    return tuple(ONE if size == 1 else role for role, size in zip(roles, shape))
+
+
+def _merged(roles: list[str]) -> str:
+    kinds = {role for role in roles if role != ONE}
+    return kinds.pop() if len(kinds) == 1 else (ONE if not kinds else MIXED)
+
+
+def regrouped(before: Shape, after: Shape, layout: Layout) -> Layout | None:
+    """The layout after a reshape: merged dimensions mix their roles, split ones keep theirs."""
+    if math.prod(before) != math.prod(after) or 0 in before:
+        return None
+    try:
+        return _regroup(before, after, layout)
+    except IndexError:  # a shape this walk does not understand
+        return None
+
+
+def _regroup(before: Shape, after: Shape, layout: Layout) -> Layout:
+    roles: list[str] = []
+    i = j = 0
+    while j < len(after):
+        if after[j] == 1:
+            roles.append(ONE)
+            j += 1
+            continue
+        while before[i] == 1:
+            i += 1
+        group, size_in, count_out, size_out = [i], before[i], 1, after[j]
+        while size_in != size_out:
+            if size_in < size_out:
+                i += 1
+                group.append(i)
+                size_in *= before[i]
+            else:
+                count_out += 1
+                size_out *= after[j + count_out - 1]
+        roles += [_merged([layout[k] for k in group])] * count_out
+        i, j = i + 1, j + count_out
+    return tuple(roles)
+
+
+def _permutation(name: str, rank: int, args: tuple, kwargs: dict) -> list[int]:
+    """The new order of dimensions after permute, transpose, movedim..."""
+    order = list(range(rank))
+    if name == "permute":
+        dims = kwargs.get("dims", args[1] if len(args) == 2 and not isinstance(args[1], int) else args[1:])
+        return [d % rank for d in dims]
+    if name in ("t", "t_"):
+        return order[::-1]
+    if name in ("movedim", "moveaxis"):
+        source, destination = [*args[1:3], kwargs.get("source"), kwargs.get("destination")][:2]
+        sources = [source] if isinstance(source, int) else list(source)
+        destinations = [destination] if isinstance(destination, int) else list(destination)
+        moved = {s % rank for s in sources}
+        rest = iter(d for d in order if d not in moved)
+        placed = {dst % rank: src % rank for src, dst in zip(sources, destinations)}
+        return [placed[i] if i in placed else next(rest) for i in order]
+    first, second = [*args[1:3], kwargs.get("dim0"), kwargs.get("dim1")][:2]
+    order[first % rank], order[second % rank] = order[second % rank], order[first % rank]
+    return order
+
+
 # -- the tracer -----------------------------------------------------------------------------------
 
 
@@ -330,7 +423,7 @@ class Tracer(TorchFunctionMode):
         pre = nn.modules.module.register_module_forward_pre_hook(self._before)
         post = nn.modules.module.register_module_forward_hook(self._after, always_call=True)
         try:
-            with self:
+            with recording_construction_sites(), self:  # layers built inside forward get a site too
                 yield
         finally:
             pre.remove()
@@ -343,9 +436,21 @@ class Tracer(TorchFunctionMode):
         name = _op_name(func)
         kind = _KINDS.get(name)
         if kind is not None:
-            self._record(kind, func, name, args, kwargs, out)
+            category, describe = kind
+            tensors, attrs = describe(func, name, args, kwargs, out)
+            if category == "reduce":
+                layout = self.layout(tensors[0])
+                attrs["spatial_dims"] = tuple(d for d, role in enumerate(layout) if role == SPACE)
+                attrs["layout"] = layout
+            self._record(category, _display_name(func, name), [self._operand(t) for t in tensors], out, attrs)
+            if category == "reduce" and attrs["mode"] != "max":
+                self._record_contraction(func, name, tensors[0], out)
         if isinstance(out, torch.Tensor | tuple | list):
             self._propagate(args, kwargs, out)
+            if name in _RESHAPES or name in _PERMUTES:
+                self._relayout(name, args, kwargs, out)
+            elif name in _MULTIPLIES:
+                self._mark_outer_product(args, out)
         return out
 
     def _source(self, tensor: torch.Tensor) -> _Source | None:
@@ -355,36 +460,78 @@ class Tracer(TorchFunctionMode):
         return source
 
     def _propagate(self, args: tuple, kwargs: dict, out: Any) -> None:
-        combined = None
+        """An output derives from the input if any argument does, else from parameters if any argument does.
+
+        It keeps the layout of the argument it derives from when it has the same shape (an elementwise op).
+        """
+        combined, origin = None, None
         for tensor in _tensors((args, kwargs)):
             source = self._source(tensor)
             if source is not None and (combined is None or source.kind == INPUT):
-                combined = source
+                combined, origin = source, tensor
                 if source.kind == INPUT:
                     break
-        if combined is not None:
-            for tensor in _tensors(out):
-                if not isinstance(tensor, nn.Parameter):
-                    self.sources[tensor] = combined
+        if combined is None:
+            return
+        for tensor in _tensors(out):
+            if not isinstance(tensor, nn.Parameter):
+                keep = combined.layout is None or tensor.shape == origin.shape
+                self.sources[tensor] = combined if keep else replace(combined, layout=None)
+
+    def layout(self, tensor: torch.Tensor) -> Layout:
+        source = self._source(tensor)
+        return source.layout if source is not None and source.layout is not None else default_layout(tuple(tensor.shape))
+
+    def _relayout(self, name: str, args: tuple, kwargs: dict, out: Any) -> None:
+        """Follow the dimensions of an activation through reshapes and permutations."""
+        tensor = args[0] if args else None
+        source = self._source(tensor) if isinstance(tensor, torch.Tensor) else None
+        if source is None or source.kind != INPUT or not isinstance(out, torch.Tensor):
+            return
+        layout = self.layout(tensor)
+        if name in _PERMUTES:
+            new = tuple(layout[i] for i in _permutation(name, tensor.dim(), args, kwargs))
+        else:
+            new = regrouped(tuple(tensor.shape), tuple(out.shape), layout)
+        self.sources[out] = replace(source, layout=new)
+
+    def _mark_outer_product(self, args: tuple, out: Any) -> None:
+        """activation × parameter broadcast into a bigger tensor: summing it afterwards is a matrix product."""
+        tensors = [t for t in args if isinstance(t, torch.Tensor)][:2]
+        sources = [self._source(t) for t in tensors]
+        if len(tensors) < 2 or not isinstance(out, torch.Tensor) or None in sources:
+            return
+        if {source.kind for source in sources} == {INPUT, PARAMETER}:
+            activation, parameter = tensors if sources[0].kind == INPUT else tensors[::-1]
+            if out.numel() > activation.numel():
+                self.sources[out] = replace(self._source(activation), outer_product=self._operand(parameter))
+
+    def _record_contraction(self, func: Callable, name: str, tensor: torch.Tensor, out: Any) -> None:
+        source = self._source(tensor)
+        if source is not None and source.outer_product is not None:
+            operands = [self._operand(tensor), source.outer_product]
+            self._record("matmul", _display_name(func, name), operands, out, {"form": f"broadcast multiply + {name}"})
 
     def _operand(self, tensor: Any) -> Operand:
-        source = self._source(tensor) if isinstance(tensor, torch.Tensor) else None
-        shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else ()
-        return Operand(shape, source.kind if source else CONSTANT, source.parameter if source else None)
+        if not isinstance(tensor, torch.Tensor):
+            return Operand((), CONSTANT)
+        source = self._source(tensor)
+        if source is None:
+            return Operand(tuple(tensor.shape), CONSTANT)
+        layout = self.layout(tensor) if source.kind == INPUT else ()
+        return Operand(tuple(tensor.shape), source.kind, source.parameter, len(layout) > 1 and layout[1] == MIXED)
 
-    def _record(self, kind: tuple[str, Callable], func: Callable, name: str, args: tuple, kwargs: dict, out: Any) -> None:
-        category, describe = kind
-        operands, attrs = describe(func, name, args, kwargs, out)
+    def _record(self, category: str, func: str, operands: list[Operand], out: Any, attrs: dict[str, Any]) -> None:
         module = self.stack[-1][0] if self.stack else None
         out_tensors = list(_tensors(out))
         self.ops.append(
             Op(
                 kind=category,
-                func=_display_name(func, name),
+                func=func,
                 module=self._path(module) if module is not None else None,
                 module_type=type(module).__name__ if module is not None else None,
                 location=self._op_location(module),
-                operands=[self._operand(t) for t in operands],
+                operands=operands,
                 output_shape=tuple(out_tensors[0].shape) if out_tensors else None,
                 attrs=attrs,
             )
@@ -392,9 +539,15 @@ class Tracer(TorchFunctionMode):
 
     @staticmethod
     def _op_location(module: nn.Module | None) -> Location | None:
-        """An operation of a built-in layer is blamed where the layer was built, any other where it was called."""
-        site = construction_site(module) if module is not None and _is_library(type(module)) else None
-        return site or user_location(sys._getframe(2))
+        """Blame the user's line that made the call, or, if a layer's own code made it, where the layer was built."""
+        frame = sys._getframe(3)
+        while frame is not None:
+            if is_user_code(frame.f_code):
+                return Location(frame.f_code.co_filename, frame.f_lineno)
+            if module is not None and frame.f_locals.get("self") is module:
+                return construction_site(module) or user_location(frame)
+            frame = frame.f_back
+        return None
 
     # results
     def declared_modules(self, owned: dict[int, int]) -> list[DeclaredModule]:

@@ -13,9 +13,11 @@ import os
 import resource
 import sys
 import traceback
+from dataclasses import asdict
 from typing import Any, NoReturn
 
-from archcheck.protocol import Request, message
+from archcheck import errors
+from archcheck.protocol import PHASES, Request, message
 
 
 def main(spec_json: str) -> NoReturn:
@@ -36,17 +38,19 @@ def main(spec_json: str) -> NoReturn:
     try:
         _limit_resources(spec["max_memory"])
         enter("start")
-        from archcheck import errors
-        from archcheck.inspection import inspect_file
-
-        import torch
-
-        torch.set_num_threads(spec["threads"])
         try:
-            trace = inspect_file(Request.from_json(spec["request"]), phase=enter)
-            send(trace=trace.to_dict())
-        except errors.CannotCheck as error:
-            send(error={"phase": error.phase or phase, "reason": error.reason, "detail": error.detail})
+            import torch
+
+            from archcheck.inspection import inspect_file
+        except (ImportError, OSError, MemoryError) as error:
+            if "map" not in str(error) and "memory" not in str(error).lower():
+                raise
+            raise errors.OutOfMemory(traceback.format_exc(), limit=spec["memory_label"], phase_name=PHASES[phase]) from None
+        torch.set_num_threads(spec["threads"])
+        trace = inspect_file(Request.from_json(spec["request"]), phase=enter)
+        send(trace=trace.to_dict())
+    except errors.CannotCheck as error:
+        send(error=asdict(error.as_check_error(phase)))
     except BaseException as error:  # archcheck's own failure: still answer in one line
         reason = f"internal error in archcheck: {type(error).__name__}: {error}".splitlines()[0]
         send(error={"phase": phase, "reason": reason, "detail": traceback.format_exc()})
