@@ -48,7 +48,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for job in jobs:
         model = ArchcheckModel.from_parent(session, path=Path(job.target.path if job.target else job.label).resolve())
         model.job = job
-        items.extend(model.collect())
+        items.extend(session.genitems(model))  # reports the collection as pytest's own collectors do
 
 
 class ArchcheckModel(pytest.File):
@@ -57,10 +57,8 @@ class ArchcheckModel(pytest.File):
     job: Any = None
     _report: Report | None = None
 
-    def collect(self) -> list[pytest.Item]:
-        group = ArchcheckGroup.from_parent(self, name="archcheck")
-        rules = self.job.settings.rules if self.job.error is None else ("load",)
-        return [RuleItem.from_parent(group, name=rule_id) for rule_id in rules]
+    def collect(self) -> list[pytest.Collector]:
+        return [ArchcheckGroup.from_parent(self, name="archcheck")]
 
     def report(self) -> Report:
         if self._report is None:
@@ -71,8 +69,12 @@ class ArchcheckModel(pytest.File):
 
 
 class ArchcheckGroup(pytest.Collector):
-    def collect(self) -> list[pytest.Item]:  # pragma: no cover - items are created by ArchcheckModel
-        return []
+    """``model.py::archcheck``: the rules enabled for this model, or one ``load`` item if it cannot be loaded."""
+
+    def collect(self) -> list[pytest.Item]:
+        job = self.parent.job
+        rules = job.settings.rules if job.error is None else ("load",)
+        return [RuleItem.from_parent(self, name=rule_id) for rule_id in rules]
 
 
 class RuleFailed(Exception):
