@@ -13,8 +13,9 @@ from typing import Any
 
 Shape = tuple[int, ...]
 
-# What one dimension of an activation holds (``Op.attrs["layout"]`` of reductions).
-BATCH, CHANNEL, SPACE, MIXED, ONE = "batch", "channel", "space", "mixed", "one"
+# What one dimension of an activation holds (``Op.attrs["layout"]`` of reductions): the batch, channels,
+# spatial positions, only some of the positions (a crop), channels and positions flattened together, or size 1.
+BATCH, CHANNEL, SPACE, PART, MIXED, ONE = "batch", "channel", "space", "part", "mixed", "one"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from archcheck.records import MIXED, DeclaredModule, Location, Op, Trace
+from archcheck.records import MIXED, PART, DeclaredModule, Location, Op, Trace
 from archcheck.report import Finding
 
 
@@ -249,8 +249,11 @@ def _gap_near_miss(op: Op) -> str | None:
         reduced = {d for d in attrs["dims"] if shape[d] > 1}
         if not reduced:
             return "averages a map that is already 1×1, so it pools nothing" if attrs["mode"] != "max" else None
-        if not reduced & spatial and MIXED not in {attrs["layout"][d] for d in reduced}:
+        roles_reduced = {attrs["layout"][d] for d in reduced}
+        if not reduced & spatial and not roles_reduced & {MIXED, PART}:
             return None
+        if roles_reduced == {PART}:
+            return f"averages a crop of the map ({_size([shape[d] for d in sorted(reduced)])}), not all of it"
         if attrs["mode"] == "max" and reduced == spatial:
             return f"takes the maximum over the {_size([shape[d] for d in sorted(spatial)])} map, not the average"
         roles = ", ".join(attrs["layout"][d] for d in sorted(reduced))
@@ -356,7 +359,8 @@ def no_linear(trace: Trace, options: Options) -> Verdict:
                        f"{len(findings)} FC", findings)
     notes = []
     if allowed:
-        notes.append(f"{_plural(allowed, 'convolution')} on a 1×1 map after GAP allowed (--strict-fc forbids them)")
+        notes.append(f"{_plural(allowed, 'convolution')} on a 1×1 map allowed: the classifier head after global pooling"
+                     " (--strict-fc forbids it)")
     unused = _never_called(trace, "Linear")
     if unused:
         notes.append(f"{', '.join(m.path for m in unused)} declared but never called")

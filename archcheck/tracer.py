@@ -46,6 +46,7 @@ from archcheck.records import (
     CHANNEL,
     MIXED,
     ONE,
+    PART,
     SPACE,
     DeclaredModule,
     Location,
@@ -243,10 +244,11 @@ def _dropout(func: Callable, name: str, args: tuple, kwargs: dict, out: Any) -> 
 _MATMUL_NAMES = (
     "linear bilinear matmul __matmul__ __rmatmul__ linalg_matmul mm bmm addmm addmm_ addmv addmv_ baddbmm baddbmm_"
     " addbmm addbmm_ mv dot vdot inner linalg_vecdot vecdot einsum tensordot chain_matmul multi_dot linalg_multi_dot"
-    " multi_head_attention_forward _native_multi_head_attention"
+    " multi_head_attention_forward _native_multi_head_attention _sparse_mm sspaddmm smm hspmm"
 )
 _RESHAPES = {"view", "reshape", "flatten", "unflatten", "view_as", "reshape_as", "squeeze", "unsqueeze", "squeeze_", "unsqueeze_"}
 _PERMUTES = {"permute", "transpose", "transpose_", "swapaxes", "swapdims", "movedim", "moveaxis", "t", "t_"}
+_SLICES = {"__getitem__", "narrow", "index_select"}
 _MULTIPLIES = {"mul", "mul_", "multiply", "__mul__", "__rmul__", "__imul__"}
 _KINDS: dict[str, tuple[str, Callable]] = {
     **{name: ("matmul", _matmul) for name in _MATMUL_NAMES.split()},
@@ -323,6 +325,8 @@ def default_layout(shape: Shape) -> Layout:
 
 def _merged(roles: list[str]) -> str:
     kinds = {role for role in roles if role != ONE}
+    if kinds == {SPACE, PART}:
+        return PART
     return kinds.pop() if len(kinds) == 1 else (ONE if not kinds else MIXED)
 
 
@@ -358,6 +362,16 @@ def _regroup(before: Shape, after: Shape, layout: Layout) -> Layout:
         roles += [_merged([layout[k] for k in group])] * count_out
         i, j = i + 1, j + count_out
     return tuple(roles)
+
+
+def _sliced(before: Shape, after: Shape, layout: Layout) -> Layout | None:
+    """After indexing, spatial dimensions that lost positions hold only part of the map."""
+    if len(before) != len(after):
+        return None
+    return tuple(
+        ONE if size == 1 else PART if role in (SPACE, PART) and size < full else role
+        for role, size, full in zip(layout, after, before)
+    )
 
 
 def _permutation(name: str, rank: int, args: tuple, kwargs: dict) -> list[int]:
@@ -447,7 +461,7 @@ class Tracer(TorchFunctionMode):
                 self._record_contraction(func, name, tensors[0], out)
         if isinstance(out, torch.Tensor | tuple | list):
             self._propagate(args, kwargs, out)
-            if name in _RESHAPES or name in _PERMUTES:
+            if name in _RESHAPES or name in _PERMUTES or name in _SLICES:
                 self._relayout(name, args, kwargs, out)
             elif name in _MULTIPLIES:
                 self._mark_outer_product(args, out)
@@ -491,6 +505,8 @@ class Tracer(TorchFunctionMode):
         layout = self.layout(tensor)
         if name in _PERMUTES:
             new = tuple(layout[i] for i in _permutation(name, tensor.dim(), args, kwargs))
+        elif name in _SLICES:
+            new = _sliced(tuple(tensor.shape), tuple(out.shape), layout)
         else:
             new = regrouped(tuple(tensor.shape), tuple(out.shape), layout)
         self.sources[out] = replace(source, layout=new)

@@ -1,0 +1,30 @@
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# params: 1442
+# why: the taken side of a data-dependent branch ('if x.abs().sum() >= 0:', needs real tensors) does F.linear with parameters, so an FC layer executes; the untaken side uses a conv head
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class FCBranchNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)   # 72
+        self.bn1 = nn.BatchNorm2d(8)                              # 16
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1, bias=False)  # 1152
+        self.bn2 = nn.BatchNorm2d(16)                             # 32
+        self.drop = nn.Dropout(0.1)
+        self.W = nn.Parameter(torch.randn(10, 16) * 0.1)          # 160
+        self.b = nn.Parameter(torch.zeros(10))                    # 10
+
+    def forward(self, x):
+        x = F.max_pool2d(self.drop(F.relu(self.bn1(self.conv1(x)))), 2)
+        x = F.max_pool2d(self.drop(F.relu(self.bn2(self.conv2(x)))), 2)
+        x = x.mean((2, 3))                                        # GAP -> (2, 16)
+        if x.abs().sum() >= 0:                                    # data-dependent, always True
+            x = F.linear(x, self.W, self.b)  # <- finding(no-linear)
+        else:
+            x = x[:, :10]
+        return F.log_softmax(x, dim=1)
+
+# total: 72 + 16 + 1152 + 32 + 160 + 10 = 1442

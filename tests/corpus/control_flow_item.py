@@ -1,0 +1,30 @@
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# params: 1432
+# why: forward calls .item() (scalar normalisation) and loops a data-dependent number of times; needs the real-tensor fallback; all rules pass
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ItemNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)   # 72
+        self.bn1 = nn.BatchNorm2d(8)                              # 16
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1, bias=False)  # 1152
+        self.bn2 = nn.BatchNorm2d(16)                             # 32
+        self.drop = nn.Dropout(0.1)
+        self.head = nn.Conv2d(16, 10, 1, bias=False)              # 160
+
+    def forward(self, x):
+        scale = x.detach().abs().max().item()                     # python float
+        x = x / (scale + 1e-6)
+        x = F.max_pool2d(self.drop(F.relu(self.bn1(self.conv1(x)))), 2)
+        x = F.max_pool2d(self.drop(F.relu(self.bn2(self.conv2(x)))), 2)
+        for _ in range(3):                                        # data-dependent rescaling
+            if x.abs().max().item() > 1e3:
+                x = x * 0.5
+        x = F.adaptive_avg_pool2d(self.head(x), 1)
+        return F.log_softmax(x.flatten(1), dim=1)
+
+# total: 72 + 16 + 1152 + 32 + 160 = 1432

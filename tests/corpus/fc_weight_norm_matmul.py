@@ -1,0 +1,29 @@
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# params: 1452
+# why: weight-normalised hand-written FC: w = g * v / ||v|| computed from parameters, then x @ w.t() + b (the matmul operand is derived from nn.Parameters)
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)   # 1*8*3*3 = 72
+        self.bn1 = nn.BatchNorm2d(8)                              # 2*8 = 16
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1, bias=False)  # 8*16*3*3 = 1152
+        self.bn2 = nn.BatchNorm2d(16)                             # 2*16 = 32
+        self.drop = nn.Dropout(0.1)
+        self.v = nn.Parameter(torch.randn(10, 16))                # 10*16 = 160
+        self.g = nn.Parameter(torch.ones(10, 1))                  # 10
+        self.b = nn.Parameter(torch.zeros(10))                    # 10
+
+    def forward(self, x):
+        x = F.max_pool2d(self.drop(F.relu(self.bn1(self.conv1(x)))), 2)  # 8x14x14
+        x = F.max_pool2d(self.drop(F.relu(self.bn2(self.conv2(x)))), 2)  # 16x7x7
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)                        # GAP -> (2, 16)
+        w = self.g * self.v / self.v.norm(dim=1, keepdim=True)
+        x = x @ w.t() + self.b
+        return F.log_softmax(x, dim=1)
+
+# total: 72 + 16 + 1152 + 32 + 160 + 10 + 10 = 1452

@@ -1,0 +1,26 @@
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# params: 1432
+# why: x[:, :, :5, :5].mean((2, 3)) on the 7x7 map computes exactly what AvgPool2d(5) on 7x7 computes (the top-left 25 of 49 positions); slicing first does not turn a partial average into a global one
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class CropMeanNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)   # 1*8*3*3 = 72
+        self.bn1 = nn.BatchNorm2d(8)                              # 16
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1, bias=False)  # 8*16*3*3 = 1152
+        self.bn2 = nn.BatchNorm2d(16)                             # 32
+        self.drop = nn.Dropout(0.1)
+        self.head = nn.Conv2d(16, 10, 1, bias=False)              # 160
+
+    def forward(self, x):
+        x = F.max_pool2d(self.drop(F.relu(self.bn1(self.conv1(x)))), 2)  # 8x14x14
+        x = F.max_pool2d(self.drop(F.relu(self.bn2(self.conv2(x)))), 2)  # 16x7x7
+        x = self.head(x)                                                  # 10x7x7
+        x = x[:, :, :5, :5].mean((2, 3))                                  # 25 of 49 positions
+        return F.log_softmax(x, dim=1)
+
+# total: 72 + 16 + 1152 + 32 + 160 = 1432

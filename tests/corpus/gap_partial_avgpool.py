@@ -1,0 +1,28 @@
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# params: 1432
+# why: AvgPool2d(2) on 7x7 -> 3x3 is a partial average; the map is reduced to 1x1 by a global MAX pool, so no global average pool executes
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)   # 1*8*3*3 = 72
+        self.bn1 = nn.BatchNorm2d(8)                              # 2*8 = 16
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1, bias=False)  # 8*16*3*3 = 1152
+        self.bn2 = nn.BatchNorm2d(16)                             # 2*16 = 32
+        self.drop = nn.Dropout(0.1)
+        self.head = nn.Conv2d(16, 10, 1, bias=False)              # 16*10 = 160
+        self.pool = nn.AvgPool2d(2)
+
+    def forward(self, x):
+        x = F.max_pool2d(self.drop(F.relu(self.bn1(self.conv1(x)))), 2)  # 8x14x14
+        x = F.max_pool2d(self.drop(F.relu(self.bn2(self.conv2(x)))), 2)  # 16x7x7
+        x = self.head(x)                                                  # 10x7x7
+        x = self.pool(x)                                                  # 10x3x3
+        x = F.adaptive_max_pool2d(x, 1).flatten(1)
+        return F.log_softmax(x, dim=1)
+
+# total: 72 + 16 + 1152 + 32 + 160 = 1432
