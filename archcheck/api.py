@@ -46,6 +46,7 @@ class Job:
             batch_size=self.settings.batch_size,
             model_kwargs=self.settings.model_kwargs,
             stub_imports=self.settings.stub_imports,
+            device=self.settings.device,
             memory_label=format_size(self.settings.max_memory),
         )
 

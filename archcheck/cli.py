@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from archcheck import __version__
 from archcheck.api import USE_NEAREST, Job, execute, plan
-from archcheck.config import DEFAULT_PRESET, PRESETS, RULE_IDS, check_preset, parse_rule_ids, parse_shape, parse_size
+from archcheck.config import DEFAULT_PRESET, PRESETS, RULE_IDS, check_device, check_preset, parse_rule_ids, parse_shape, parse_size
 from archcheck.render import FORMATS, formatter, render
 from archcheck.report import EXIT_ERROR, worst_exit_code
 from archcheck.targets import DEFAULT_ENTRY
@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--model-kwargs", type=_argument(_model_kwargs), metavar="JSON", help="keyword arguments for the model's constructor or factory")
     model.add_argument("--stub-imports", action="store_true", default=None,
                        help="replace missing non-torch imports (tqdm, torchsummary, matplotlib...) with inert stubs")
+    model.add_argument("--device", type=_argument(check_device), metavar="auto|meta|cpu",
+                       help="where to trace: auto (default) uses meta for models of 10M+ parameters, real CPU tensors below")
     model.add_argument("--entry", default=DEFAULT_ENTRY, metavar="NAME", help="model file inside each submission directory (default model.py)")
     limits = parser.add_argument_group("limits")
     limits.add_argument("--timeout", type=_argument(_positive(float)), metavar="SECONDS", help="per model (default 60)")
@@ -104,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_OVERRIDES = ("preset", "max_params", "strict_fc", "input_shape", "model_kwargs", "stub_imports", "timeout", "max_memory")
+_OVERRIDES = (
+    "preset", "max_params", "strict_fc", "input_shape", "model_kwargs", "stub_imports", "device", "timeout", "max_memory",
+)
 
 
 def overrides_from(namespace: argparse.Namespace) -> dict[str, Any]:

@@ -52,6 +52,7 @@ class Settings:
     strict_fc: bool = False
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     stub_imports: bool = False
+    device: str = "auto"
     timeout: float = 60.0
     max_memory: int = 4 << 30
     batch_size: int = 2
@@ -116,6 +117,15 @@ def parse_rule_ids(values: list[str] | tuple[str, ...] | str) -> tuple[str, ...]
     return ids
 
 
+DEVICES = ("auto", "meta", "cpu")
+
+
+def check_device(name: str) -> str:
+    if name not in DEVICES:
+        raise ValueError(f"unknown device {name!r} (devices: {', '.join(DEVICES)})")
+    return name
+
+
 def check_preset(name: str) -> str:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r} (presets: {', '.join(PRESETS)})")
@@ -132,6 +142,7 @@ _KEYS = {
     "strict-fc": bool,
     "model-kwargs": dict,
     "stub-imports": bool,
+    "device": check_device,
     "timeout": float,
     "max-memory": parse_size,
 }

@@ -29,6 +29,8 @@ Phase = Callable[[str], None]
 
 # Failures on the meta device that real CPU tensors may not have (``.item()``, tensors made on the CPU...).
 _WORTH_RETRYING_ON_CPU = (errors.RaisedDuring, errors.ForwardFailed, errors.NeedsCuda)
+# Below this many parameters a real CPU forward pass is cheaper than the meta device.
+SMALL_MODEL = 10_000_000
 
 
 def inspect_file(request: Request, phase: Phase = lambda name: None) -> Trace:
@@ -43,26 +45,37 @@ def inspect_file(request: Request, phase: Phase = lambda name: None) -> Trace:
 
 
 def trace_candidate(candidate: Candidate, request: Request, phase: Phase = lambda name: None) -> Trace:
-    """Build and trace on meta if the model allows it, else on CPU tensors."""
+    """Trace on meta when the model is large (or ``device`` is "meta") and allows it, else on CPU tensors.
+
+    The model is first built on meta, which costs nothing whatever its size.  A
+    small model is then rebuilt on the CPU: a real forward pass of a few
+    thousand parameters takes milliseconds, while torch's meta kernels cost
+    seconds of imports the first time they run (see benchmarks/startup.py).
+    """
     where = f"{candidate.name}()"
     if candidate.kind == "instance":
-        meta_problem = "the model is an instance built when the file was imported"
+        note = "the model is an instance built when the file was imported"
+    elif request.device == "cpu":
+        note = "--device cpu"
     else:
         try:
             with _explained("build", where, request), recording_construction_sites(), torch.device("meta"):
                 model = candidate.build(request.model_kwargs)
-            phase("trace")
-            with _explained("trace", where, request, model), torch.device("meta"):
-                return trace_model(model, candidate, request, device="meta")
+            size = count_parameters(model)[0].total
+            if request.device == "meta" or size >= SMALL_MODEL:
+                phase("trace")
+                with _explained("trace", where, request, model), torch.device("meta"):
+                    return trace_model(model, candidate, request, device="meta")
+            note = f"{size:,} parameters: a small model traces faster on CPU tensors than on meta"
         except _WORTH_RETRYING_ON_CPU as error:
-            meta_problem = str(error.fields["error"])
+            note = f"the model cannot run on meta: {error.fields['error']}"
         phase("build")
     torch.manual_seed(0)
     with _explained("build", where, request), recording_construction_sites():
         model = candidate.build(request.model_kwargs)
     phase("trace")
     with _explained("trace", where, request, model):
-        return trace_model(model, candidate, request, device="cpu", note=f"not traced on meta: {meta_problem}")
+        return trace_model(model, candidate, request, device="cpu", note=note)
 
 
 def trace_model(
@@ -71,7 +84,8 @@ def trace_model(
     """Run one training-mode forward pass of ``model`` and record it."""
     model.train()
     torch.manual_seed(0)
-    inputs = torch.randn(request.batch_size, *request.input_shape, device=device)
+    shape = (request.batch_size, *request.input_shape)
+    inputs = torch.empty(shape, device=device) if device == "meta" else torch.randn(shape, device=device)
     tracer = Tracer(model)
     with torch.no_grad(), tracer.recording(inputs):
         output = model(inputs)

@@ -31,6 +31,7 @@ class Request:
     batch_size: int = 2
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     stub_imports: bool = False
+    device: str = "auto"  # "auto": meta for large models, "meta", or "cpu"
     memory_label: str = "the memory limit"
 
     def to_json(self) -> str:
