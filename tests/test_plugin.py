@@ -5,7 +5,10 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+import torch  # noqa: F401 - see below
 
+# pytester's in-process runs restore sys.modules afterwards; torch must already be imported
+# here, or a later test would import it a second time over its loaded C extension and crash.
 pytest_plugins = ["pytester"]
 
 GOOD = """
