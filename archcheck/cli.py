@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--format", choices=FORMATS, default="text", help="report format (default text)")
     output.add_argument("--output", metavar="PATH", help="write the report to PATH instead of standard output")
     output.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and what the model's code printed")
-    parser.add_argument("--list-rules", action="store_true", help="describe every rule and exit")
+    parser.add_argument("--list-rules", action="store_true", help="describe every rule and exit (with --format markdown: as Markdown)")
     parser.add_argument("--version", action="version", version=f"archcheck {__version__}")
     return parser
 
@@ -129,13 +129,17 @@ def jobs_from_namespace(namespace: argparse.Namespace) -> list[Job]:
     return plan(namespace.targets, overrides_from(namespace), config, namespace.entry)
 
 
-def list_rules() -> str:
+def list_rules(markdown: bool = False) -> str:
+    """Every rule's id, name, rationale and example (the README's rule reference is this, in Markdown)."""
     from archcheck.rules import RULES
 
     blocks = []
     for rule in RULES.values():
-        example = "\n".join("    " + line for line in rule.example.splitlines())
-        blocks.append(f"{rule.id}: {rule.name}\n\n{rule.why}\n\nExample:\n{example}\n")
+        if markdown:
+            blocks.append(f"### `{rule.id}`: {rule.name}\n\n{rule.why}\n\n```python\n{rule.example}\n```\n")
+        else:
+            example = "\n".join("    " + line for line in rule.example.splitlines())
+            blocks.append(f"{rule.id}: {rule.name}\n\n{rule.why}\n\nExample:\n{example}\n")
     return "\n".join(blocks)
 
 
@@ -143,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     namespace = build_parser().parse_args(argv)
     if namespace.list_rules:
-        print(list_rules())
+        print(list_rules(markdown=namespace.format == "markdown"), end="")
         return 0
     if not namespace.targets:
         build_parser().error("give at least one model file (or --list-rules)")
