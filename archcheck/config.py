@@ -80,14 +80,14 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$", re.IGNORECASE
 
 def parse_shape(text: str | list | tuple) -> tuple[int, ...]:
     """'1,28,28', '1x28x28' or [1, 28, 28] -> (1, 28, 28)."""
-    parts = text if isinstance(text, list | tuple) else re.split(r"[,x× ]+", str(text).strip())
-    try:
-        shape = tuple(int(p) for p in parts if str(p) != "")
-    except ValueError:
-        raise ValueError(f"input shape {text!r} is not a list of integers like 1,28,28") from None
-    if not shape or any(n <= 0 for n in shape):
-        raise ValueError(f"input shape {text!r} must be positive integers like 1,28,28 (without the batch)")
-    return shape
+    if isinstance(text, list | tuple):
+        parts = [str(part) for part in text]
+    else:
+        compact = str(text).replace(" ", "")
+        parts = re.split(r"[,x×]", compact) if re.fullmatch(r"\d+(?:[,x×]\d+)*", compact) else ["?"]
+    if not all(part.isdigit() for part in parts) or any(int(part) == 0 for part in parts):
+        raise ValueError(f"input shape {text!r} is not a list of positive integers like 1,28,28 (without the batch)")
+    return tuple(int(part) for part in parts)
 
 
 def parse_size(text: str | int) -> int:

@@ -135,7 +135,7 @@ def test_reason_with_options(workdir: Path, case: str) -> None:
     [
         (["syntax.py"], "archcheck: cannot check syntax.py: syntax error in "),
         (["does_not_exist.py"], "archcheck: cannot check does_not_exist.py: does_not_exist.py: no such file"),
-        (["needs_args.py", "--input-shape", "1,a"], "archcheck: error: argument --input-shape: input shape '1,a' is not"),
+        (["needs_args.py", "--input-shape", "1,a"], "archcheck: error: argument --input-shape: input shape '1,a' is not a list of positive integers"),
         (["needs_args.py", "--ignore", "fc"], "archcheck: error: argument --ignore: unknown rule fc"),
         (["needs_args.py", "--model-kwargs", "{oops"], "archcheck: error: argument --model-kwargs: --model-kwargs is not valid JSON"),
         (["needs_args.py", "--preset", "imagenet"], "archcheck: error: argument --preset: unknown preset 'imagenet'"),
