@@ -110,6 +110,7 @@ def _limits(settings: Settings, threads: int) -> Limits:
 
 def _run_in_process(request: Request) -> Outcome:
     from archcheck.inspection import inspect_file
+    from archcheck.loader import leaving_no_trace
 
     phase = "import"
 
@@ -118,7 +119,8 @@ def _run_in_process(request: Request) -> Outcome:
         phase = name
 
     try:
-        return Outcome(inspect_file(request, phase=enter), None)
+        with leaving_no_trace(Path(request.path)):
+            return Outcome(inspect_file(request, phase=enter), None)
     except errors.CannotCheck as error:
         return Outcome(None, error.as_check_error(phase))
 

@@ -8,11 +8,13 @@ project root on ``sys.path``, so multi-file submissions import their siblings.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import inspect
 import json
+import os
 import re
 import sys
 import types
@@ -73,12 +75,33 @@ class Candidate:
         return model
 
 
-def import_file(path: Path, stub_imports: bool = False) -> types.ModuleType:
-    """Import the model file under a private module name."""
+def search_path(path: Path) -> list[str]:
+    """The directories a submission imports its own modules from: its file's and its project root."""
     path = path.resolve()
-    for directory in (path.parent, submission_root(path)):
-        if directory is not None and str(directory) not in sys.path:
-            sys.path.insert(0, str(directory))
+    return [str(directory) for directory in dict.fromkeys((path.parent, submission_root(path))) if directory is not None]
+
+
+@contextlib.contextmanager
+def leaving_no_trace(path: Path) -> Iterator[None]:
+    """Undo what importing a submission did to this process (for checks that run in the caller's process)."""
+    saved_path, saved_meta_path, before = list(sys.path), list(sys.meta_path), set(sys.modules)
+    roots = tuple(os.path.join(directory, "") for directory in search_path(path))
+    try:
+        yield
+    finally:
+        sys.path[:], sys.meta_path[:] = saved_path, saved_meta_path
+        for name in set(sys.modules) - before:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            if file.startswith(roots) or isinstance(sys.modules[name], _Stub):
+                del sys.modules[name]
+
+
+def import_file(path: Path, stub_imports: bool = False) -> types.ModuleType:
+    """Import the model file, registered under its own name when free so that its siblings can import it."""
+    path = path.resolve()
+    for directory in reversed(search_path(path)):
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
     if stub_imports:
         sys.meta_path.append(_StubFinder())
     name = path.stem if path.stem.isidentifier() and path.stem not in sys.modules else f"archcheck_model_{abs(hash(path))}"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,31 +11,9 @@ import pytest
 from archcheck.api import check_file
 from archcheck.cli import list_rules
 from archcheck.config import parse_shape, parse_size
+from helpers import PASSING_MODEL, PASSING_MODEL_PARAMS, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
-
-GOOD = """
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class Net(nn.Module):
-    def __init__(self, width=8):
-        super().__init__()
-        self.conv = nn.Conv2d(1, width, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(width)
-        self.drop = nn.Dropout(0.1)
-        self.head = nn.Conv2d(width, 10, 1)
-
-    def forward(self, x):
-        x = self.drop(self.bn(F.relu(self.conv(x))))
-        return self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)
-"""
-GOOD_PARAMS = 72 + 16 + 90
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "archcheck", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 def verdicts(report) -> dict[str, bool]:
@@ -51,7 +27,7 @@ def test_nearest_pyproject_configures_and_flags_override(tmp_path: Path) -> None
     (tmp_path / "pyproject.toml").write_text('[tool.archcheck]\nmax-params = 100\nignore = ["gap"]\n')
     (tmp_path / "hw").mkdir()
     model = tmp_path / "hw" / "model.py"
-    model.write_text(GOOD)
+    model.write_text(PASSING_MODEL)
     report = check_file(str(model), isolate=False)
     assert [rule.id for rule in report.rules] == ["max-params", "batchnorm", "dropout", "no-linear"]
     assert not report.rule("max-params").passed and "fewer than 100" in report.rule("max-params").message
@@ -63,7 +39,7 @@ def test_nearest_pyproject_configures_and_flags_override(tmp_path: Path) -> None
 
 def test_config_file_can_be_named(tmp_path: Path) -> None:
     (tmp_path / "course.toml").write_text("[tool.archcheck]\npreset = 'mnist-8k'\nstrict-fc = true\n")
-    (tmp_path / "model.py").write_text(GOOD)
+    (tmp_path / "model.py").write_text(PASSING_MODEL)
     report = check_file(str(tmp_path / "model.py"), ["--config", str(tmp_path / "course.toml")], isolate=False)
     assert "under the limit of 8,000" in report.rule("max-params").message
     assert not report.rule("no-linear").passed, "strict-fc forbids the 1×1 head"
@@ -80,7 +56,7 @@ def test_config_file_can_be_named(tmp_path: Path) -> None:
 )
 def test_bad_config_is_one_line_naming_the_file_and_key(tmp_path: Path, table: str, message: str) -> None:
     (tmp_path / "pyproject.toml").write_text(f"[tool.archcheck]\n{table}\n")
-    (tmp_path / "model.py").write_text(GOOD)
+    (tmp_path / "model.py").write_text(PASSING_MODEL)
     report = check_file(str(tmp_path / "model.py"), isolate=False)
     assert report.error is not None and report.error.phase == "config"
     assert str(tmp_path / "pyproject.toml") in report.error.reason
@@ -106,9 +82,9 @@ def test_a_multi_file_submission_imports_its_siblings_and_package(tmp_path: Path
         "import torch.nn as nn\n\n\nclass ConvBlock(nn.Sequential):\n"
         "    def __init__(self, i, o):\n        super().__init__(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())\n"
     )
-    (tmp_path / "nets" / "helpers.py").write_text("DROPOUT = 0.1\n")
+    (tmp_path / "nets" / "hyper.py").write_text("DROPOUT = 0.1\n")
     (tmp_path / "nets" / "model.py").write_text(
-        "import torch.nn as nn\nfrom helpers import DROPOUT\nfrom nets.blocks import ConvBlock\n\n\n"
+        "import torch.nn as nn\nfrom hyper import DROPOUT\nfrom nets.blocks import ConvBlock\n\n\n"
         "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
         "        self.body = nn.Sequential(ConvBlock(1, 8), nn.Dropout(DROPOUT), nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 10, 1))\n\n"
         "    def forward(self, x):\n        return self.body(x).flatten(1)\n"
@@ -120,13 +96,13 @@ def test_a_multi_file_submission_imports_its_siblings_and_package(tmp_path: Path
 
 
 def test_main_block_does_not_run(tmp_path: Path) -> None:
-    (tmp_path / "model.py").write_text(GOOD + "\nif __name__ == '__main__':\n    raise SystemExit('training...')\n")
+    (tmp_path / "model.py").write_text(PASSING_MODEL + "\nif __name__ == '__main__':\n    raise SystemExit('training...')\n")
     assert check_file(str(tmp_path / "model.py"), isolate=False).status == "passed"
 
 
 def test_factory_class_and_instance_targets(tmp_path: Path) -> None:
     (tmp_path / "zoo.py").write_text(
-        GOOD + "\n\ndef build_model(width=16):\n    return Net(width)\n\n\nmodel = Net(4)\n"
+        PASSING_MODEL + "\n\ndef build_model(width=16):\n    return Net(width)\n\n\nmodel = Net(4)\n"
         "\n\nclass Wide(Net):\n    def __init__(self):\n        super().__init__(32)\n"
     )
     assert check_file(f"{tmp_path}/zoo.py::build_model", isolate=False).params.total == 16 * 9 + 32 + 170
@@ -139,10 +115,10 @@ def test_factory_class_and_instance_targets(tmp_path: Path) -> None:
 def test_directories_and_globs_of_submissions(tmp_path: Path) -> None:
     classroom = tmp_path / "submissions"
     (classroom / "alice").mkdir(parents=True)
-    (classroom / "alice" / "model.py").write_text(GOOD)
+    (classroom / "alice" / "model.py").write_text(PASSING_MODEL)
     (classroom / "bob").mkdir()
-    (classroom / "bob" / "net.py").write_text(GOOD)
-    (classroom / "carol.py").write_text(GOOD.replace("nn.Dropout(0.1)", "nn.Dropout(0.0)"))
+    (classroom / "bob" / "net.py").write_text(PASSING_MODEL)
+    (classroom / "carol.py").write_text(PASSING_MODEL.replace("nn.Dropout(0.1)", "nn.Dropout(0.0)"))
     result = run_cli("submissions", "--format", "json", "-j", "2", cwd=tmp_path)
     reports = {Path(r["file"]).as_posix(): r for r in json.loads(result.stdout)["reports"]}
     assert reports["submissions/alice/model.py"]["status"] == "passed"
@@ -157,8 +133,8 @@ def test_directories_and_globs_of_submissions(tmp_path: Path) -> None:
 
 
 def test_small_models_run_on_cpu_large_ones_on_meta(tmp_path: Path) -> None:
-    (tmp_path / "small.py").write_text(GOOD)
-    (tmp_path / "large.py").write_text(GOOD.replace("def __init__(self, width=8)", "def __init__(self, width=2048)")
+    (tmp_path / "small.py").write_text(PASSING_MODEL)
+    (tmp_path / "large.py").write_text(PASSING_MODEL.replace("def __init__(self, width=8)", "def __init__(self, width=2048)")
                                        .replace("nn.Conv2d(1, width, 3", "nn.Conv2d(2048, width, 3")
                                        + "\n")
     small = check_file(str(tmp_path / "small.py"), isolate=False)
@@ -171,7 +147,7 @@ def test_small_models_run_on_cpu_large_ones_on_meta(tmp_path: Path) -> None:
 
 
 def test_a_model_that_needs_real_values_falls_back_to_cpu(tmp_path: Path) -> None:
-    (tmp_path / "item.py").write_text(GOOD.replace("x = self.drop(", "scale = float(x.abs().max().item())\n        x = self.drop("))
+    (tmp_path / "item.py").write_text(PASSING_MODEL.replace("x = self.drop(", "scale = float(x.abs().max().item())\n        x = self.drop("))
     report = check_file(str(tmp_path / "item.py"), ["--device", "meta"], isolate=False)
     assert report.device == "cpu"
     assert report.device_note.startswith("the model cannot run on meta:")
@@ -182,10 +158,10 @@ def test_a_model_that_needs_real_values_falls_back_to_cpu(tmp_path: Path) -> Non
 
 
 def test_layer_table_adds_up_and_shows_unused_layers(tmp_path: Path) -> None:
-    (tmp_path / "model.py").write_text(GOOD.replace("self.head = nn.Conv2d(width, 10, 1)",
+    (tmp_path / "model.py").write_text(PASSING_MODEL.replace("self.head = nn.Conv2d(width, 10, 1)",
                                                     "self.head = nn.Conv2d(width, 10, 1)\n        self.spare = nn.BatchNorm2d(3)"))
     report = check_file(str(tmp_path / "model.py"), isolate=False)
-    assert sum(layer.params for layer in report.layers) == report.params.total == GOOD_PARAMS + 6
+    assert sum(layer.params for layer in report.layers) == report.params.total == PASSING_MODEL_PARAMS + 6
     spare = next(layer for layer in report.layers if layer.path == "spare")
     assert not spare.called and spare.output_shape is None
     head = next(layer for layer in report.layers if layer.path == "head")

@@ -8,12 +8,11 @@ code and that stderr holds exactly one line.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 CONV = """
 import torch
@@ -80,12 +79,6 @@ EXPECTED = {
     "needs_args.py::Net --model-kwargs {\"widht\": 4}": ("build", ["rejected the arguments", "unexpected keyword argument 'widht'"]),
     "several.py::1bad": ("load", ["not a valid target", "FILE.py::Name"]),
 }
-
-
-def run_cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "archcheck", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
-    )
 
 
 @pytest.fixture(scope="module")

@@ -5,38 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from archcheck.runner import scrubbed_environment
-
-GOOD = """
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 8, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(8)
-        self.drop = nn.Dropout(0.1)
-        self.head = nn.Conv2d(8, 10, 1)
-
-    def forward(self, x):
-        x = self.drop(self.bn(F.relu(self.conv(x))))
-        return self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)
-"""
-
-
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "archcheck", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
-    )
+from helpers import PASSING_MODEL, run_cli
 
 
 def test_secrets_are_removed_from_the_environment() -> None:
@@ -64,7 +39,7 @@ def test_the_child_sees_no_secret_and_works_in_a_temporary_directory(tmp_path: P
     (tmp_path / "spy.py").write_text(
         "import json, os\n"
         f"json.dump({{'env': sorted(os.environ), 'cwd': os.getcwd()}}, open({str(probe)!r}, 'w'))\n"
-        "open('written_by_the_model.txt', 'w').write('x')\n" + GOOD
+        "open('written_by_the_model.txt', 'w').write('x')\n" + PASSING_MODEL
     )
     env = {**os.environ, "GITHUB_TOKEN": "ghs_secret", "ACTIONS_RUNTIME_TOKEN": "t", "MY_API_KEY": "k"}
     result = run_cli("spy.py", cwd=tmp_path, env=env)
@@ -77,7 +52,7 @@ def test_the_child_sees_no_secret_and_works_in_a_temporary_directory(tmp_path: P
 
 
 def test_prints_do_not_corrupt_json_and_show_with_verbose(tmp_path: Path) -> None:
-    noisy = GOOD.replace("return self.head", "print('{\"status\": \"passed\"} from forward')\n        return self.head")
+    noisy = PASSING_MODEL.replace("return self.head", "print('{\"status\": \"passed\"} from forward')\n        return self.head")
     (tmp_path / "noisy.py").write_text("import sys\nprint('hello from import')\nprint('to stderr', file=sys.stderr)\n" + noisy)
     result = run_cli("noisy.py", "--format", "json", cwd=tmp_path)
     report = json.loads(result.stdout)
@@ -94,7 +69,7 @@ def test_threads_and_processes_left_behind_do_not_keep_archcheck_waiting(tmp_pat
     (tmp_path / "lingers.py").write_text(
         "import subprocess, sys, threading, time\n"
         "threading.Thread(target=time.sleep, args=(600,)).start()\n"
-        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n" + GOOD
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n" + PASSING_MODEL
     )
     started = time.monotonic()
     result = run_cli("lingers.py", "--format", "json", cwd=tmp_path, timeout=60)
@@ -104,7 +79,7 @@ def test_threads_and_processes_left_behind_do_not_keep_archcheck_waiting(tmp_pat
 
 def test_a_model_that_trains_at_import_is_stopped_with_the_phase_named(tmp_path: Path) -> None:
     (tmp_path / "trains.py").write_text(
-        GOOD + "\nimport torch\nmodel = Net()\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        PASSING_MODEL + "\nimport torch\nmodel = Net()\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
         "while True:\n    opt.zero_grad(); model(torch.randn(8, 1, 28, 28)).sum().backward(); opt.step()\n"
     )
     result = run_cli("trains.py", "--timeout", "5", "--format", "json", cwd=tmp_path)
@@ -116,9 +91,9 @@ def test_a_model_that_trains_at_import_is_stopped_with_the_phase_named(tmp_path:
 
 @pytest.mark.parametrize("flag", ["--format json", "--format text"])
 def test_exit_codes_for_pass_and_fail(tmp_path: Path, flag: str) -> None:
-    (tmp_path / "good.py").write_text(GOOD)
-    (tmp_path / "fc.py").write_text(GOOD.replace("self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)",
-                                                 "self.fc(x.flatten(1))").replace("self.head = nn.Conv2d(8, 10, 1)",
+    (tmp_path / "good.py").write_text(PASSING_MODEL)
+    (tmp_path / "fc.py").write_text(PASSING_MODEL.replace("self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)",
+                                                 "self.fc(x.flatten(1))").replace("self.head = nn.Conv2d(width, 10, 1)",
                                                                                   "self.fc = nn.Linear(8 * 28 * 28, 10)"))
     assert run_cli("good.py", *flag.split(), cwd=tmp_path).returncode == 0
     assert run_cli("fc.py", *flag.split(), cwd=tmp_path).returncode == 1

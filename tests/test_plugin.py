@@ -6,36 +6,20 @@ import textwrap
 
 import pytest
 import torch  # noqa: F401 - see below
+from helpers import PASSING_MODEL
 
 # pytester's in-process runs restore sys.modules afterwards; torch must already be imported
 # here, or a later test would import it a second time over its loaded C extension and crash.
 pytest_plugins = ["pytester"]
 
-GOOD = """
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 8, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(8)
-        self.drop = nn.Dropout(0.1)
-        self.head = nn.Conv2d(8, 10, 1)
-
-    def forward(self, x):
-        x = self.drop(self.bn(F.relu(self.conv(x))))
-        return self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)
-"""
-WITH_LINEAR = GOOD.replace("self.head = nn.Conv2d(8, 10, 1)", "self.head = nn.Linear(8, 10)").replace(
+WITH_LINEAR = PASSING_MODEL.replace("self.head = nn.Conv2d(width, 10, 1)", "self.head = nn.Linear(width, 10)").replace(
     "self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)", "self.head(F.adaptive_avg_pool2d(x, 1).flatten(1))"
 )
 RULES = ["max-params", "batchnorm", "dropout", "gap", "no-linear"]
 
 
 def test_one_item_per_rule_named_after_the_file(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(model=GOOD)
+    pytester.makepyfile(model=PASSING_MODEL)
     result = pytester.runpytest("--archcheck", "model.py", "-v")
     result.assert_outcomes(passed=5)
     for rule in RULES:
@@ -58,7 +42,7 @@ def test_a_failing_rule_fails_with_its_message_only(pytester: pytest.Pytester) -
 
 
 def test_runs_alongside_the_projects_own_tests(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(model=GOOD, test_own="def test_own():\n    assert True\n")
+    pytester.makepyfile(model=PASSING_MODEL, test_own="def test_own():\n    assert True\n")
     result = pytester.runpytest("--archcheck", "model.py")
     result.assert_outcomes(passed=6)
 
@@ -80,7 +64,7 @@ def test_honours_tool_archcheck_config_and_extra_args(pytester: pytest.Pytester)
 
 
 def test_a_model_that_cannot_be_checked_fails_every_item_with_the_reason(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(model=GOOD.replace("super().__init__()", "super().__init__()\n        raise ValueError('boom')"))
+    pytester.makepyfile(model=PASSING_MODEL.replace("super().__init__()", "super().__init__()\n        raise ValueError('boom')"))
     result = pytester.runpytest("--archcheck", "model.py")
     result.assert_outcomes(failed=5)
     result.stdout.fnmatch_lines(["*could not check model.py: Net() raised ValueError: boom*"])
