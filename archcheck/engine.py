@@ -24,6 +24,7 @@ def evaluate(trace: Trace, settings: Settings, file: str) -> Report:
         device_note=trace.device_note,
         input_shape=trace.input_shape,
         layers=layer_table(trace),
+        notes=trace.notes,
     )
 
 

@@ -103,6 +103,7 @@ def trace_model(
         modules=tracer.declared_modules(owned),
         calls=tracer.calls,
         ops=tracer.ops,
+        notes=[f"could not read the arguments of {call}, so it was not checked" for call in dict.fromkeys(tracer.unreadable)],
     )
 
 

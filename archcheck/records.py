@@ -98,11 +98,12 @@ class Trace:
     location: Location | None  # where the model class or factory is defined
     input_shape: Shape  # including the batch dimension
     device: str  # "meta" or "cpu": where the forward pass ran
-    device_note: str | None  # why meta could not be used, when it was not
+    device_note: str | None  # why the forward pass did not run on meta, when it did not
     params: ParamCount
     modules: list[DeclaredModule]
     calls: list[ModuleCall]
     ops: list[Op]
+    notes: list[str] = field(default_factory=list)  # what the trace could not see, for the report
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,6 +144,7 @@ class Trace:
                 )
                 for o in data["ops"]
             ],
+            notes=data["notes"],
         )
 
     def ops_of(self, kind: str) -> list[Op]:

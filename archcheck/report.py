@@ -71,6 +71,7 @@ class Report:
     device_note: str | None = None
     input_shape: Shape | None = None
     layers: list[Layer] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # limits of this check worth knowing
     error: CheckError | None = None
     output: str = ""  # what the model's code printed, shown with --verbose
 
@@ -130,6 +131,7 @@ class Report:
                 Layer(**{**row, "output_shape": tuple(row["output_shape"]) if row["output_shape"] else None})
                 for row in data["layers"]
             ],
+            notes=data["notes"],
             error=CheckError(**data["error"]) if data["error"] else None,
         )
 

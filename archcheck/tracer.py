@@ -415,6 +415,7 @@ class Tracer(TorchFunctionMode):
         self.calls: list[ModuleCall] = []
         self.call_counts: dict[int, int] = {}
         self.ops: list[Op] = []
+        self.unreadable: list[str] = []  # calls whose arguments could not be read, so not recorded
 
     # module hooks
     def _path(self, module: nn.Module) -> str:
@@ -450,15 +451,7 @@ class Tracer(TorchFunctionMode):
         name = _op_name(func)
         kind = _KINDS.get(name)
         if kind is not None:
-            category, describe = kind
-            tensors, attrs = describe(func, name, args, kwargs, out)
-            if category == "reduce":
-                layout = self.layout(tensors[0])
-                attrs["spatial_dims"] = tuple(d for d, role in enumerate(layout) if role == SPACE)
-                attrs["layout"] = layout
-            self._record(category, _display_name(func, name), [self._operand(t) for t in tensors], out, attrs)
-            if category == "reduce" and attrs["mode"] != "max":
-                self._record_contraction(func, name, tensors[0], out)
+            self._describe_and_record(func, name, kind, args, kwargs, out)
         if isinstance(out, torch.Tensor | tuple | list):
             self._propagate(args, kwargs, out)
             if name in _RESHAPES or name in _PERMUTES or name in _SLICES:
@@ -466,6 +459,23 @@ class Tracer(TorchFunctionMode):
             elif name in _MULTIPLIES:
                 self._mark_outer_product(args, out)
         return out
+
+    def _describe_and_record(
+        self, func: Callable, name: str, kind: tuple[str, Callable], args: tuple, kwargs: dict, out: Any
+    ) -> None:
+        category, describe = kind
+        try:
+            tensors, attrs = describe(func, name, args, kwargs, out)
+        except (TypeError, ValueError, IndexError, KeyError, StopIteration):  # arguments this describer cannot read
+            self.unreadable.append(_display_name(func, name))
+            return
+        if category == "reduce":
+            layout = self.layout(tensors[0])
+            attrs["spatial_dims"] = tuple(d for d, role in enumerate(layout) if role == SPACE)
+            attrs["layout"] = layout
+        self._record(category, _display_name(func, name), [self._operand(t) for t in tensors], out, attrs)
+        if category == "reduce" and attrs["mode"] != "max":
+            self._record_contraction(func, name, tensors[0], out)
 
     def _source(self, tensor: torch.Tensor) -> _Source | None:
         source = self.sources.get(tensor)

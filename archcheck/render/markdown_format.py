@@ -91,6 +91,8 @@ def described(report: Report) -> str:
         text += f" ({md(report.device_note)})"
     if report.input_shape is not None:
         text += f" with input shape {md(shape_text(report.input_shape))}"
+    for note in report.notes:
+        text += f"  \n**Note:** {md(note)}"
     if report.params is not None:
         text += (
             f"  \n**Parameters:** {report.params.total:,} total, {report.params.trainable:,} trainable, "

@@ -99,6 +99,8 @@ def header(report: Report) -> Text:
         text.append(f" ({report.device_note})")
     if report.input_shape is not None:
         text.append(f" with input shape {shape_text(report.input_shape)}")
+    for note in report.notes:
+        text.append(f"\nNote: {note}", style="yellow")
     return text
 
 
