@@ -66,7 +66,7 @@ def trace_candidate(candidate: Candidate, request: Request, phase: Phase = lambd
                 phase("trace")
                 with _explained("trace", where, request, model), torch.device("meta"):
                     return trace_model(model, candidate, request, device="meta")
-            note = f"{size:,} parameters: a small model traces faster on CPU tensors than on meta"
+            note = "a small model: real CPU tensors are faster than meta"
         except _WORTH_RETRYING_ON_CPU as error:
             note = f"the model cannot run on meta: {error.fields['error']}"
         phase("build")
