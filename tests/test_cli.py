@@ -175,3 +175,10 @@ def test_readme_rule_reference_is_generated_from_the_rules() -> None:
     assert match.group(1).strip() == list_rules(markdown=True).strip(), (
         "README rule reference is stale: regenerate it with `archcheck --list-rules --format markdown`"
     )
+
+
+def test_output_writes_the_report_to_a_file(tmp_path: Path) -> None:
+    (tmp_path / "model.py").write_text(PASSING_MODEL)
+    result = run_cli("model.py", "--format", "junit", "--output", "report.xml", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == ""
+    assert '<testcase classname="archcheck.model" name="gap"' in (tmp_path / "report.xml").read_text()
