@@ -9,7 +9,6 @@ construction or for a functional call.
 from __future__ import annotations
 
 import os
-import sys
 import sysconfig
 from types import CodeType, FrameType
 
@@ -37,9 +36,8 @@ def is_user_code(code: CodeType) -> bool:
     return known
 
 
-def user_location(frame: FrameType | None = None, skip_self: object = None) -> Location | None:
-    """The innermost user frame outside ``frame``, skipping the constructors of ``skip_self``."""
-    frame = frame or sys._getframe(1)
+def user_location(frame: FrameType | None, skip_self: object = None) -> Location | None:
+    """The innermost user frame from ``frame`` outwards, skipping the constructors of ``skip_self``."""
     while frame is not None:
         if is_user_code(frame.f_code) and (skip_self is None or frame.f_locals.get("self") is not skip_self):
             return Location(frame.f_code.co_filename, frame.f_lineno)
