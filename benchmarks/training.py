@@ -1,0 +1,187 @@
+"""Images/s of the reference trainer's pipeline against a naive per-image PIL DataLoader.
+
+    python benchmarks/training.py --data-dir ../shared/data                # quick: about a minute
+    python benchmarks/training.py --data-dir ../shared/data --batches 390  # one epoch a round
+
+Both pipelines train the same model with the same optimiser and the same augmentation
+(rotation, affine, perspective, colour jitter) on the same machine in the same run:
+
+* naive: torchvision.datasets.MNIST with a transforms.Compose of PIL transforms, one image
+  at a time, through a DataLoader (num_workers=0), NCHW tensors, ``torch.no_grad()`` eval;
+* tensors: the trainer's pipeline (uint8 tensors in memory, per-sample augmentation of the
+  whole batch with one grid_sample, ``torch.inference_mode()`` eval), in NCHW and in
+  channels_last.
+
+"data only" times producing augmented batches without the model, to show where time goes.
+Time to 99.4% is measured by the trainer itself; see reference_model/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from a checkout
+
+# reference_model first: it sets the OpenMP spin count before torch loads, as in the trainer.
+from reference_model.augment import AugmentConfig, augment  # noqa: E402
+from reference_model.data import (  # noqa: E402
+    MNIST_MEAN, MNIST_STD, DataNotFoundError, Split, batches, load_mnist, normalize, to_unit,
+)
+from reference_model.engine import MODELS, as_layout, evaluate  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+WARMUP = 5
+NAIVE = "naive PIL DataLoader, NCHW"
+PIPELINES = {NAIVE: None, "tensors, NCHW": False, "tensors, channels_last": True}  # name: channels_last
+
+
+@dataclass
+class Row:
+    pipeline: str
+    data_only: float  # images/s producing augmented training batches
+    train: float  # images/s training (data + forward + backward + step)
+    evaluate: float  # images/s evaluating
+
+
+def naive_loaders(data_dir: Path, batch_size: int) -> tuple[Iterable[Batch], Iterable[Batch]]:
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    aug = AugmentConfig()
+    train_tf = transforms.Compose([
+        transforms.RandomRotation(aug.rotation),
+        transforms.RandomAffine(0, translate=(aug.translate, aug.translate), scale=aug.scale),
+        transforms.RandomPerspective(aug.perspective_distortion, p=aug.perspective_p),
+        transforms.ColorJitter(brightness=aug.brightness, contrast=aug.contrast),
+        transforms.ToTensor(),
+        transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),
+    ])
+    eval_tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
+    train = datasets.MNIST(str(data_dir), train=True, transform=train_tf)
+    test = datasets.MNIST(str(data_dir), train=False, transform=eval_tf)
+    return DataLoader(train, batch_size, shuffle=True), DataLoader(test, 1000)
+
+
+def tensor_batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int, channels_last: bool) -> Iterator[Batch]:
+    generator = torch.Generator().manual_seed(0)
+    while True:
+        for x, y in batches(Split(images, labels), batch_size, generator):
+            yield as_layout(normalize(augment(to_unit(x), AugmentConfig(), generator)), channels_last), y
+
+
+def images_per_s(batch_source: Iterable[Batch], n_batches: int, step: Callable[[Batch], None]) -> float:
+    iterator = iter(batch_source)
+    for batch in islice(iterator, WARMUP):
+        step(batch)
+    seen, start = 0, time.perf_counter()
+    for batch in islice(iterator, n_batches):
+        step(batch)
+        seen += len(batch[1])
+    return seen / (time.perf_counter() - start)
+
+
+def train_step(model: torch.nn.Module, channels_last: bool) -> Callable[[Batch], None]:
+    model.train()
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.95, nesterov=True, weight_decay=1e-4)
+
+    def step(batch: Batch) -> None:
+        loss = F.cross_entropy(model(batch[0]), batch[1])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def naive_eval(model: torch.nn.Module, loader: Iterable[Batch]) -> float:
+    model.eval()
+    seen, start = 0, time.perf_counter()
+    with torch.no_grad():
+        for x, y in loader:
+            (model(x).argmax(1) == y).sum().item()
+            seen += len(y)
+    return seen / (time.perf_counter() - start)
+
+
+def tensor_eval(model: torch.nn.Module, test: Split, channels_last: bool) -> float:
+    evaluate(model, test.subset(torch.arange(1000)), channels_last=channels_last)  # warm-up
+    start = time.perf_counter()
+    evaluate(model, test, channels_last=channels_last)
+    return len(test) / (time.perf_counter() - start)
+
+
+def run(data_dir: Path, model_name: str, n_batches: int, batch_size: int, repeats: int) -> list[Row]:
+    """Each figure is the best of ``repeats`` rounds, the pipelines taking turns within a
+    round, so that a burst of load from another process on the shared CPU hits one round."""
+    train_full, test = load_mnist(data_dir)
+    naive_train, naive_test = naive_loaders(data_dir, batch_size)
+    torch.manual_seed(0)
+    models = {name: MODELS[model_name]() for name in PIPELINES}
+    sources = {
+        name: tensor_batches(train_full.images, train_full.labels, batch_size, channels_last)
+        for name, channels_last in PIPELINES.items()
+        if channels_last is not None
+    }
+    sources[NAIVE] = naive_train
+    steps = {name: train_step(models[name], bool(channels_last)) for name, channels_last in PIPELINES.items()}
+    rows = {name: Row(name, 0.0, 0.0, 0.0) for name in PIPELINES}
+    for _ in range(repeats):
+        for name, channels_last in PIPELINES.items():
+            row = rows[name]
+            row.data_only = max(row.data_only, images_per_s(sources[name], n_batches, lambda batch: None))
+            row.train = max(row.train, images_per_s(sources[name], n_batches, steps[name]))
+            evaluated = (
+                naive_eval(models[name], naive_test)
+                if channels_last is None
+                else tensor_eval(models[name], test, channels_last)
+            )
+            row.evaluate = max(row.evaluate, evaluated)
+    return list(rows.values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="folder holding MNIST/raw/")
+    parser.add_argument("--model", choices=sorted(MODELS), default="net")
+    parser.add_argument("--batches", type=int, default=100, help="timed training batches per pipeline and round")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds; the best round counts")
+    parser.add_argument("--batch-size", type=int, default=128, help="the fast recipe's batch size")
+    args = parser.parse_args(argv)
+    console = Console(width=120)
+    try:
+        rows = run(args.data_dir, args.model, args.batches, args.batch_size, args.repeats)
+    except DataNotFoundError as error:
+        console.print(f"[red]error:[/] {error}", highlight=False, soft_wrap=True)
+        return 2
+    table = Table(
+        title=f"{args.model}, batch {args.batch_size}, best of {args.repeats} rounds of {args.batches} batches; "
+        f"{platform.machine()} {torch.get_num_threads()} threads, torch {torch.__version__}"
+    )
+    for column in ("pipeline", "data only img/s", "train img/s", "x naive", "eval img/s", "x naive"):
+        table.add_column(column, justify="left" if column == "pipeline" else "right")
+    naive = rows[0]
+    for row in rows:
+        table.add_row(
+            row.pipeline, f"{row.data_only:,.0f}", f"{row.train:,.0f}", f"{row.train / naive.train:.2f}",
+            f"{row.evaluate:,.0f}", f"{row.evaluate / naive.evaluate:.2f}",
+        )
+    console.print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
