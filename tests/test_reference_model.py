@@ -1,0 +1,80 @@
+"""The reference models meet the assignment's rules, and the augmentation is sound."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+import archcheck
+from reference_model.augment import AugmentConfig, augment
+from reference_model.engine import count_parameters
+from reference_model.model import Net
+from reference_model.tiny import TinyNet
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(("model_class", "budget", "expected"), [(Net, 19_999, 19_650), (TinyNet, 8_000, 7_442)])
+def test_parameter_budget(model_class: type[nn.Module], budget: int, expected: int) -> None:
+    model = model_class()
+    assert count_parameters(model) == expected <= budget  # the count documented in README.md
+
+
+@pytest.mark.parametrize(("model_class", "preset"), [(Net, "mnist"), (TinyNet, "mnist-8k")])
+def test_passes_every_rule_honestly(model_class: type[nn.Module], preset: str) -> None:
+    """What archcheck traces, not what the code declares: BN, dropout and GAP run, no FC layer."""
+    report = archcheck.assert_passes(model_class(), preset=preset)
+    assert report.rule("gap").measured in ("4×4 → 1×1", "6×6 → 1×1")
+
+
+def test_the_readme_command_checks_the_reference_model() -> None:
+    result = subprocess.run([sys.executable, "-m", "archcheck", "reference_model/model.py"], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASSED: all 5 rules pass" in result.stdout and "Total params: 19,650" in result.stdout
+
+
+def test_identity_augmentation_is_a_no_op() -> None:
+    x = torch.rand(8, 1, 28, 28)
+    none = AugmentConfig(rotation=0, translate=0, scale=(1, 1), perspective_p=0, brightness=0, contrast=0)
+    torch.testing.assert_close(augment(x, none, torch.Generator().manual_seed(0)), x, atol=1e-5, rtol=0)
+
+
+def test_augmentation_is_per_sample_and_seeded() -> None:
+    x = torch.rand(1, 1, 28, 28).expand(16, 1, 28, 28).contiguous()  # the same image 16 times
+    first = augment(x, AugmentConfig(), torch.Generator().manual_seed(1))
+    again = augment(x, AugmentConfig(), torch.Generator().manual_seed(1))
+    torch.testing.assert_close(first, again, atol=0, rtol=0)
+    differences = (first[1:] - first[:1]).abs().flatten(1).amax(1)
+    assert (differences > 0.01).all(), "every image should get its own random transform"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(1, 9),
+    rotation=st.floats(0, 45),
+    translate=st.floats(0, 0.3),
+    low=st.floats(0.7, 1.0),
+    high=st.floats(1.0, 1.3),
+    perspective_p=st.floats(0, 1),
+    distortion=st.floats(0, 0.9),
+    jitter=st.floats(0, 0.5),
+    seed=st.integers(0, 2**31),
+)
+def test_augmentation_keeps_shape_and_range(
+    batch: int, rotation: float, translate: float, low: float, high: float,
+    perspective_p: float, distortion: float, jitter: float, seed: int,
+) -> None:
+    cfg = AugmentConfig(rotation, translate, (low, high), perspective_p, distortion, jitter, jitter)
+    x = torch.rand(batch, 1, 28, 28)
+    out = augment(x, cfg, torch.Generator().manual_seed(seed))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert torch.isfinite(out).all()
+    assert out.min() >= 0 and out.max() <= 1
