@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from archcheck.records import MIXED, PART, DeclaredModule, Location, Op, Trace
 from archcheck.report import Finding
+from archcheck.wording import listed, plural
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,6 @@ def _size(dims: tuple[int, ...] | list[int]) -> str:
     return "×".join(map(str, dims))
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _covers(kernel: tuple[int, ...], padding: tuple[int, ...], spatial: tuple[int, ...]) -> bool:
     """Whether one window (starting ``padding`` before the input) spans every input position."""
     return bool(spatial) and all(k - p >= n for k, p, n in zip(kernel, padding, spatial))
@@ -162,13 +159,12 @@ def batchnorm(trace: Trace, options: Options) -> Verdict:
     ops = trace.ops_of("batch_norm")
     if ops:
         names = sorted({_where(trace, op) for op in ops})
-        return Verdict(True, f"{_plural(len(ops), 'batch-norm operation')} executed: {', '.join(names[:4])}"
-                       + (" ..." if len(names) > 4 else ""), f"{len(ops)} executed")
+        return Verdict(True, f"{plural(len(ops), 'batch-norm operation')} executed: {listed(names)}", f"{len(ops)} executed")
     unused = _never_called(trace, "BatchNorm")
     findings = _unused_findings(trace, unused) or [
         _finding(trace, "add a BatchNorm layer after a convolution and call it in forward", "")
     ]
-    note = f"; {_plural(len(unused), 'BatchNorm layer')} declared but never called" if unused else ""
+    note = f"; {plural(len(unused), 'BatchNorm layer')} declared but never called" if unused else ""
     return Verdict(False, f"no batch-norm operation executed in forward{note}", "0 executed", findings)
 
 
@@ -195,8 +191,8 @@ def dropout(trace: Trace, options: Options) -> Verdict:
     if active:
         rates = sorted({f"p={op.attrs['p']:g}" for op in active})
         names = sorted({_where(trace, op) for op in active})
-        return Verdict(True, f"{_plural(len(active), 'dropout')} executed ({', '.join(rates)}): {', '.join(names[:4])}"
-                       + (" ..." if len(names) > 4 else ""), f"{len(active)} executed")
+        return Verdict(True, f"{plural(len(active), 'dropout')} executed ({', '.join(rates)}): {listed(names)}",
+                       f"{len(active)} executed")
     findings = [
         _op_finding(trace, op, f"{_where(trace, op)} runs with p=0, which drops nothing")
         if op.attrs["p"] <= 0
@@ -207,8 +203,8 @@ def dropout(trace: Trace, options: Options) -> Verdict:
     findings += _unused_findings(trace, unused)
     if not findings:
         findings = [_finding(trace, "add nn.Dropout(p) with p > 0 and call it in forward", "")]
-    inert = f"; {_plural(len(ops), 'dropout')} ran but dropped nothing" if ops else ""
-    unused_note = f"; {_plural(len(unused), 'Dropout layer')} declared but never called" if unused else ""
+    inert = f"; {plural(len(ops), 'dropout')} ran but dropped nothing" if ops else ""
+    unused_note = f"; {plural(len(unused), 'Dropout layer')} declared but never called" if unused else ""
     return Verdict(False, f"no dropout with p > 0 executed in training mode{inert}{unused_note}", "0 executed", findings)
 
 
@@ -287,7 +283,7 @@ def gap(trace: Trace, options: Options) -> Verdict:
     if found:
         op, how = found[0]
         names = sorted({_where(trace, o) for o, _ in found})
-        return Verdict(True, f"global average pool executed: {', '.join(names[:3])} ({how})", how)
+        return Verdict(True, f"global average pool executed: {listed(names, most=3)} ({how})", how)
     findings = [
         _op_finding(trace, op, f"{_where(trace, op)} {why}") for op in pooling if (why := _gap_near_miss(op))
     ]
@@ -355,11 +351,11 @@ def no_linear(trace: Trace, options: Options) -> Verdict:
             else:
                 allowed += 1
     if findings:
-        return Verdict(False, f"{_plural(len(findings), 'fully connected layer')} executed: {findings[0].message}",
+        return Verdict(False, f"{plural(len(findings), 'fully connected layer')} executed: {findings[0].message}",
                        f"{len(findings)} FC", findings)
     notes = []
     if allowed:
-        notes.append(f"{_plural(allowed, 'convolution')} on a 1×1 map allowed: the classifier head after global pooling"
+        notes.append(f"{plural(allowed, 'convolution')} on a 1×1 map allowed: the classifier head after global pooling"
                      " (--strict-fc forbids it)")
     unused = _never_called(trace, "Linear")
     if unused:

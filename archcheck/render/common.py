@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archcheck.wording import plural
+
 if TYPE_CHECKING:
     from archcheck.records import Shape
     from archcheck.report import Finding, Report
@@ -20,10 +22,6 @@ VERDICTS = {"passed": "passed", "failed": "FAILED", "error": "error"}
 def mark(passed: bool | None) -> str:
     """A rule's result as one character; ``None`` means the rule was not checked."""
     return {True: "✓", False: "✗", None: "-"}[passed]
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def one_line(text: str) -> str:
