@@ -105,7 +105,7 @@ def execute(jobs: list[Job], isolate: bool = True, parallel: int = 1) -> list[Re
 
 
 def _limits(settings: Settings, threads: int) -> Limits:
-    return Limits(settings.timeout, settings.max_memory, threads, format_size(settings.max_memory))
+    return Limits(settings.timeout, settings.max_memory, threads)
 
 
 def _run_in_process(request: Request) -> Outcome:

@@ -49,7 +49,6 @@ class Limits:
     timeout: float = 60.0
     max_memory: int = 4 << 30
     threads: int = 1
-    memory_label: str = "4 GiB"
 
 
 @dataclass
@@ -203,7 +202,6 @@ class Child:
             "request": request.to_json(),
             "workdir": self.workdir,
             "max_memory": limits.max_memory,
-            "memory_label": limits.memory_label,
             "threads": limits.threads,
         }
         try:

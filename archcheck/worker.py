@@ -78,6 +78,7 @@ def _reap(server: socket.socket) -> None:
 def check(spec: dict[str, Any]) -> NoReturn:
     """Check the model of ``spec["request"]``, answering on ``spec["fd"]``, then exit."""
     channel = spec["fd"]
+    request = Request.from_json(spec["request"])
     phase = "start"
 
     def send(**content: Any) -> None:
@@ -100,9 +101,9 @@ def check(spec: dict[str, Any]) -> NoReturn:
         except (ImportError, OSError, MemoryError) as error:
             if "map" not in str(error) and "memory" not in str(error).lower():
                 raise
-            raise errors.OutOfMemory(traceback.format_exc(), limit=spec["memory_label"], phase_name=PHASES[phase]) from None
+            raise errors.OutOfMemory(traceback.format_exc(), limit=request.memory_label, phase_name=PHASES[phase]) from None
         torch.set_num_threads(spec["threads"])
-        trace = inspect_file(Request.from_json(spec["request"]), phase=enter)
+        trace = inspect_file(request, phase=enter)
         send(trace=trace.to_dict())
     except errors.CannotCheck as error:
         send(error=asdict(error.as_check_error(phase)))
