@@ -1,11 +1,12 @@
 """Load a model file, build the model and trace it: everything that runs the user's code.
 
 This runs inside the isolated child process (``archcheck.worker``), or in the
-caller's process for trusted code (``archcheck.check`` in a test suite).  The
-model is first built and run on the ``meta`` device, where tensors have shapes
-but no storage, so that a billion-parameter model costs neither memory nor
-time; when the model needs real values (``.item()``, data-dependent control
-flow, tensors created on the CPU) it is rebuilt and run on CPU tensors.
+caller's process for trusted code (``check_file(..., isolate=False)``).  The
+model is first built on the ``meta`` device, where tensors have shapes but no
+storage, so that a billion-parameter model costs neither memory nor time, and a
+large model is traced there too.  A small one, or one that needs real values
+(``.item()``, data-dependent control flow, tensors created on the CPU), is
+rebuilt and traced on CPU tensors.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def trace_candidate(candidate: Candidate, request: Request, phase: Phase = lambd
     if candidate.kind == "instance":
         note = "the model is an instance built when the file was imported"
     elif request.device == "cpu":
-        note = "--device cpu"
+        note = "--device cpu was given"
     else:
         try:
             with _explained("build", where, request), recording_construction_sites(), torch.device("meta"):
