@@ -269,7 +269,7 @@ def plot_curves(history: list[EpochMetrics], path: Path) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m reference_model.train",
-        description="Train a reference MNIST model (>=99.4%% test accuracy, see reference_model/README.md).",
+        description="Train a reference MNIST model (>=99.4% test accuracy, see reference_model/README.md).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--model", choices=sorted(MODELS), default="net", help="net: <20K parameters, tiny: <=8K")
