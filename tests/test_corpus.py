@@ -9,6 +9,8 @@ what archcheck must report for it::
     # args: --strict-fc  (optional: extra CLI arguments)
     # target: Name       (optional: class or factory to check, i.e. FILE::Name)
     # why: one line of explanation
+    # also: ARGS => RULE=VERDICT ... ; WHY   (optional, repeatable: the same model checked
+    #                                         again with ARGS, these verdicts overriding)
 
 A line ending in ``# <- finding(RULE)`` marks the source line that a finding
 of the (failing) rule RULE must point at.
@@ -28,7 +30,7 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -53,10 +55,15 @@ class Case:
     target: str | None = None
     frozen: int | None = None
     markers: list[tuple[str, int]] = field(default_factory=list)
+    variant: str | None = None  # the extra arguments of an '# also:' line
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return f"{self.path.name} {self.variant}" if self.variant else self.path.name
+
+    @property
+    def key(self) -> str:
+        return f"{self.path.stem}[{self.variant}]" if self.variant else self.path.stem
 
     @property
     def spec(self) -> str:
@@ -71,12 +78,32 @@ class HeaderError(ValueError):
     pass
 
 
-def parse_case(path: Path) -> Case:
+_ALSO = re.compile(r"#\s*also\s*:\s*(.*?)\s*=>\s*(.*?)\s*;\s*(.*?)\s*$")
+
+
+def _verdicts(path: Path, tokens: str) -> dict[str, str]:
+    verdicts: dict[str, str] = {}
+    for token in tokens.split():
+        rule, sep, verdict = token.partition("=")
+        if not sep or rule not in RULES or verdict not in VERDICTS:
+            raise HeaderError(f"{path.name}: bad expect token {token!r}")
+        if rule in verdicts:
+            raise HeaderError(f"{path.name}: rule {rule} given twice")
+        verdicts[rule] = verdict
+    return verdicts
+
+
+def parse_cases(path: Path) -> list[Case]:
+    """The file's case, then one case per '# also:' line (same model, other arguments)."""
     text = path.read_text()
     headers: dict[str, str] = {}
+    also: list[tuple[str, str, str]] = []
     for line in text.splitlines():
         if not line.startswith("#"):
             break  # headers are the leading comment block
+        if (variant := _ALSO.match(line)) is not None:
+            also.append(variant.groups())
+            continue
         m = re.match(r"#\s*(expect|params|frozen|args|target|why)\s*:\s*(.*?)\s*$", line)
         if m:
             if m.group(1) in headers:
@@ -86,14 +113,7 @@ def parse_case(path: Path) -> Case:
         if key not in headers:
             raise HeaderError(f"{path.name}: missing '# {key}:' header")
 
-    expect: dict[str, str] = {}
-    for token in headers["expect"].split():
-        rule, sep, verdict = token.partition("=")
-        if not sep or rule not in RULES or verdict not in VERDICTS:
-            raise HeaderError(f"{path.name}: bad expect token {token!r}")
-        if rule in expect:
-            raise HeaderError(f"{path.name}: rule {rule} given twice")
-        expect[rule] = verdict
+    expect = _verdicts(path, headers["expect"])
     missing = [r for r in RULES if r not in expect]
     if missing:
         raise HeaderError(f"{path.name}: no expectation for {missing}")
@@ -105,7 +125,7 @@ def parse_case(path: Path) -> Case:
                 raise HeaderError(f"{path.name}:{lineno}: marker for unknown rule {m.group(1)!r}")
             markers.append((m.group(1), lineno))
 
-    return Case(
+    base = Case(
         path=path,
         expect=expect,
         params=int(headers["params"].replace(",", "").replace("_", "")),
@@ -115,13 +135,19 @@ def parse_case(path: Path) -> Case:
         frozen=int(headers["frozen"]) if "frozen" in headers else None,
         markers=markers,
     )
+    variants = [
+        replace(base, expect={**expect, **_verdicts(path, verdicts)}, why=why, args=[*base.args, *shlex.split(args)],
+                markers=[], variant=args)
+        for args, verdicts, why in also
+    ]
+    return [base, *variants]
 
 
 CORPUS_FILES = sorted(CORPUS.glob("*.py"))
 
 
 def _load_cases() -> list[Case]:
-    return [parse_case(p) for p in CORPUS_FILES]
+    return [case for p in CORPUS_FILES for case in parse_cases(p)]
 
 
 CASES = _load_cases()
@@ -129,7 +155,7 @@ CASES_BY_NAME = {c.name: c for c in CASES}
 
 
 def _ids(cases):
-    return [c.path.stem for c in cases]
+    return [c.key for c in cases]
 
 
 # --------------------------------------------------------------------------
@@ -186,7 +212,10 @@ def _build_independently(case: Case):
     return instances[roots[0]]
 
 
-@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
+FILES = [c for c in CASES if c.variant is None]  # one case per file: the model itself
+
+
+@pytest.mark.parametrize("case", FILES, ids=_ids(FILES))
 def test_hand_count(case: Case):
     """The hand-computed params header agrees with plain PyTorch; the forward runs in train mode."""
     import torch

@@ -1,6 +1,8 @@
 # expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
 # params: 1432
 # why: small clean model: conv/BN/ReLU/Dropout x2, 1x1 conv head on the 7x7 map, AdaptiveAvgPool2d(1); everything passes
+# also: --max-params 1432 => max-params=fail ; --max-params lowers the budget to exactly the total (1,432): strictly below fails
+# also: --max-params 1433 => max-params=pass ; --max-params 1433 is one above the exact total, so it passes
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

@@ -1,6 +1,9 @@
 # expect: max-params=fail batchnorm=pass dropout=pass gap=pass no-linear=pass
 # params: 23760
 # why: the seed model: its README claimed 19,768 params but the convs alone are 23,440 (+320 head) = 23,760 >= 20,000; AvgPool2d(5) covers the whole 5x5 map (GAP); the 1x1 conv after GAP is allowed by default
+# also: --max-params 25000 => max-params=pass ; the budget raised by --max-params 25000: 23,760 < 25,000, every rule passes
+# also: --max-params 23760 => max-params=fail ; a budget equal to the exact total fails: the rule is strictly below
+# also: --strict-fc => no-linear=fail ; under --strict-fc the 1x1 conv head on the 1x1 map after GAP is a fully connected layer
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
