@@ -14,10 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archcheck import errors
-from archcheck.config import Settings, find_pyproject, format_size, from_pyproject, parse_rule_ids, parse_shape
-from archcheck.engine import evaluate
+from archcheck.config import (
+    Settings,
+    find_pyproject,
+    format_size,
+    from_pyproject,
+    parse_rule_ids,
+    parse_shape,
+)
 from archcheck.protocol import Request
-from archcheck.report import CheckError, Report
+from archcheck.records import Trace
+from archcheck.report import CheckError, Report, layer_table
+from archcheck.rules import evaluate
 from archcheck.runner import Limits, Outcome, available_cpus, run_isolated
 from archcheck.targets import Target, expand
 
@@ -98,10 +106,25 @@ def execute(jobs: list[Job], isolate: bool = True, parallel: int = 1) -> list[Re
         if outcome.trace is None:
             reports.append(Report(file=job.label, model=job.target.name, error=outcome.error, output=outcome.output))
         else:
-            report = evaluate(outcome.trace, job.settings, job.label)
+            report = report_of(outcome.trace, job.settings, job.label)
             report.output = outcome.output
             reports.append(report)
     return reports
+
+
+def report_of(trace: Trace, settings: Settings, label: str) -> Report:
+    """Judge a trace by the enabled rules: the one report every format renders."""
+    return Report(
+        file=label,
+        model=trace.model,
+        rules=evaluate(trace, settings.rules, settings.rule_options()),
+        params=trace.params,
+        device=trace.device,
+        device_note=trace.device_note,
+        input_shape=trace.input_shape,
+        layers=layer_table(trace),
+        notes=trace.notes,
+    )
 
 
 def _limits(settings: Settings, threads: int) -> Limits:
@@ -109,8 +132,8 @@ def _limits(settings: Settings, threads: int) -> Limits:
 
 
 def _run_in_process(request: Request) -> Outcome:
-    from archcheck.inspection import inspect_file
-    from archcheck.loader import leaving_no_trace
+    from archcheck.tracing.inspection import inspect_file
+    from archcheck.tracing.loader import leaving_no_trace
 
     phase = "import"
 
@@ -148,7 +171,7 @@ def check(
 
     import torch
 
-    from archcheck.inspection import trace_model
+    from archcheck.tracing.inspection import trace_model
 
     settings = Settings(
         preset=preset,
@@ -163,7 +186,7 @@ def check(
     device = parameter.device.type if parameter is not None else "cpu"
     with torch.device(device):
         trace = trace_model(copy.deepcopy(model), None, request, device=device)
-    return evaluate(trace, settings, file=type(model).__qualname__)
+    return report_of(trace, settings, type(model).__qualname__)
 
 
 class ArchitectureError(AssertionError):

@@ -17,9 +17,18 @@ from typing import Any, NoReturn
 
 from archcheck import __version__
 from archcheck.api import USE_NEAREST, Job, execute, plan
-from archcheck.config import DEFAULT_PRESET, PRESETS, RULE_IDS, check_device, check_preset, parse_rule_ids, parse_shape, parse_size
+from archcheck.config import (
+    DEFAULT_PRESET,
+    PRESETS,
+    check_device,
+    check_preset,
+    parse_rule_ids,
+    parse_shape,
+    parse_size,
+)
 from archcheck.render import FORMATS, formatter, render
 from archcheck.report import EXIT_ERROR, worst_exit_code
+from archcheck.rules import RULE_IDS
 from archcheck.targets import DEFAULT_ENTRY
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from archcheck import errors
+from archcheck.rules import RULE_IDS, Options
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-RULE_IDS = ("max-params", "batchnorm", "dropout", "gap", "no-linear")
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,15 @@ class Settings:
     @property
     def resolved_input_shape(self) -> tuple[int, ...]:
         return self.input_shape or PRESETS[self.preset].input_shape
+
+    def rule_options(self) -> Options:
+        return Options(
+            max_params=self.resolved_max_params,
+            strict_fc=self.strict_fc,
+            num_classes=10,
+            min_receptive_field=0,
+            fc_after_gap=False,
+        )
 
     def merged(self, overrides: dict[str, Any]) -> Settings:
         return replace(self, **overrides)

@@ -1,7 +1,7 @@
 """What one traced forward pass saw, as plain data.
 
 These records are the only thing rules look at. They are built by
-``archcheck.tracer`` inside the process that ran the model and travel to the
+``archcheck.tracing.tracer`` inside the process that ran the model and travel to the
 parent process as JSON, so they hold numbers, strings and shapes, never
 tensors or modules.
 """
@@ -69,7 +69,7 @@ class Op:
     ``kind`` is one of: "matmul" (linear, bilinear, matmul, mm, bmm, addmm,
     einsum, tensordot, multi-head attention projections...), "conv", "pool",
     "reduce", "batch_norm", "dropout".  ``attrs`` holds the kind-specific facts,
-    documented in ``archcheck.tracer``.
+    documented in ``archcheck.tracing.tracer``.
     """
 
     kind: str

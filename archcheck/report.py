@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from archcheck.records import ParamCount, Shape
+from archcheck.records import ParamCount, Shape, Trace
 
 SCHEMA_VERSION = 1
 
@@ -139,3 +139,24 @@ class Report:
 def worst_exit_code(reports: list[Report]) -> int:
     """The exit code for several reports: an error beats a failure beats a pass."""
     return max((report.exit_code for report in reports), default=EXIT_PASSED)
+
+
+def layer_table(trace: Trace) -> list[Layer]:
+    """Module calls in execution order, then the modules that never ran.
+
+    A module's parameters are shown on its first call only, so the column adds
+    up to the total even when a layer is called twice.
+    """
+    params = {m.path: m.params for m in trace.modules}
+    shown: set[str] = set()
+    rows = []
+    for call in trace.calls:
+        first = call.path not in shown
+        shown.add(call.path)
+        output = call.output_shapes[0] if call.output_shapes else None
+        rows.append(Layer(call.path, call.type, call.depth, output, params.get(call.path, 0) if first else 0, True))
+    for module in trace.modules:
+        if module.calls == 0:
+            depth = module.path.count(".") + 1 if module.path else 0
+            rows.append(Layer(module.path, module.type, depth, None, module.params, False))
+    return rows

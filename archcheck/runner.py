@@ -34,7 +34,7 @@ OUTPUT_LIMIT = 64 * 1024  # keep the last 64 KiB of what the model printed
 _SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|KEY", re.IGNORECASE)
 _PACKAGE_PARENT = str(Path(archcheck.__file__).resolve().parent.parent)
 # The child imports archcheck from where this process did, whatever its working directory.
-_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from archcheck import worker; getattr(worker, sys.argv[2])(sys.argv[3])"
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from archcheck.tracing import worker; getattr(worker, sys.argv[2])(sys.argv[3])"
 _SERVER_START_TIMEOUT = 120.0
 _TIMEOUT_HINTS = {
     "start": " (the machine may be overloaded)",

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from archcheck import errors
 
-ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 DEFAULT_ENTRY = "model.py"
 
 
@@ -84,11 +83,3 @@ def submissions_in(directory: Path, entry: str = DEFAULT_ENTRY) -> list[Path]:
     if not found:
         raise errors.IsDirectory(path=directory, entry=entry)
     return found
-
-
-def submission_root(path: Path) -> Path | None:
-    """The nearest directory above the model file marked as a project root, if any."""
-    for parent in path.resolve().parents:
-        if any((parent / marker).exists() for marker in ROOT_MARKERS):
-            return parent
-    return None

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from archcheck import api, tracer
+from archcheck import api
+from archcheck.tracing import tracer
 from archcheck.records import BATCH, CHANNEL, MIXED, ONE, PART, SPACE
 from helpers import PASSING_MODEL
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from archcheck.wording import plural
+from archcheck.phrasing import plural
 
 if TYPE_CHECKING:
     from archcheck.records import Shape

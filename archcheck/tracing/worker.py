@@ -38,7 +38,7 @@ def serve(socket_fd: str) -> NoReturn:
     """
     import torch  # noqa: F401 - imported once, here, for every child
 
-    import archcheck.inspection  # noqa: F401
+    import archcheck.tracing.inspection  # noqa: F401
 
     server = socket.socket(fileno=int(socket_fd))
     while True:
@@ -97,7 +97,7 @@ def check(spec: dict[str, Any]) -> NoReturn:
         try:
             import torch
 
-            from archcheck.inspection import inspect_file
+            from archcheck.tracing.inspection import inspect_file
         except (ImportError, OSError, MemoryError) as error:
             if "map" not in str(error) and "memory" not in str(error).lower():
                 raise

@@ -27,8 +27,8 @@ from torch import nn
 
 from archcheck import errors
 from archcheck.records import Location
-from archcheck.targets import submission_root
 
+ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 # Factory functions are only called without being named when their name says they build a model.
 _FACTORY_NAME = re.compile(r"(model|net)", re.IGNORECASE)
 _NOT_A_FACTORY = re.compile(r"(train|test|eval|fit|run|main|loss|plot|load|save|data|download)", re.IGNORECASE)
@@ -79,6 +79,14 @@ def search_path(path: Path) -> list[str]:
     """The directories a submission imports its own modules from: its file's and its project root."""
     path = path.resolve()
     return [str(directory) for directory in dict.fromkeys((path.parent, submission_root(path))) if directory is not None]
+
+
+def submission_root(path: Path) -> Path | None:
+    """The nearest directory above the model file marked as a project root, if any."""
+    for parent in path.resolve().parents:
+        if any((parent / marker).exists() for marker in ROOT_MARKERS):
+            return parent
+    return None
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """Load a model file, build the model and trace it: everything that runs the user's code.
 
-This runs inside the isolated child process (``archcheck.worker``), or in the
+This runs inside the isolated child process (``archcheck.tracing.worker``), or in the
 caller's process for trusted code (``check_file(..., isolate=False)``).  The
 model is first built on the ``meta`` device, where tensors have shapes but no
 storage, so that a billion-parameter model costs neither memory nor time, and a
@@ -21,10 +21,14 @@ import torch
 from torch import nn
 
 from archcheck import errors
-from archcheck.loader import Candidate, find_model, import_file
 from archcheck.protocol import PHASES, Request
 from archcheck.records import Trace
-from archcheck.tracer import Tracer, count_parameters, recording_construction_sites
+from archcheck.tracing.loader import Candidate, find_model, import_file
+from archcheck.tracing.tracer import (
+    Tracer,
+    count_parameters,
+    recording_construction_sites,
+)
 
 Phase = Callable[[str], None]
 

@@ -56,7 +56,7 @@ from archcheck.records import (
     ParamCount,
     Shape,
 )
-from archcheck.sources import is_user_code, user_location
+from archcheck.tracing.sources import is_user_code, user_location
 
 INPUT = "input"
 PARAMETER = "parameter"
