@@ -8,6 +8,9 @@ user know where to look.  All of these end the check with exit code 2.
 
 from __future__ import annotations
 
+import signal
+
+from archcheck.protocol import PHASES
 from archcheck.report import CheckError
 
 
@@ -157,13 +160,102 @@ class BadOutput(CannotCheck):
 
 
 class TimedOut(CannotCheck):
+    """The deadline passed; each phase's subclass adds what usually takes that long there."""
+
     message = "timed out after {seconds:g}s during {phase_name}{hint} (raise the limit with --timeout)"
+    hint = ""
+
+    def __init__(self, seconds: float, phase: str) -> None:
+        super().__init__(seconds=seconds, phase_name=PHASES.get(phase, phase), hint=self.hint)
+
+
+class StartTimedOut(TimedOut):
+    phase = "start"
+    hint = " (the machine may be overloaded)"
+
+
+class ImportTimedOut(TimedOut):
+    phase = "import"
+    hint = " (does the file train or download data at import time? keep that under `if __name__ == \"__main__\":`)"
+
+
+class BuildTimedOut(TimedOut):
+    phase = "build"
+    hint = " (does the constructor load data or train?)"
+
+
+class TraceTimedOut(TimedOut):
+    phase = "trace"
+    hint = " (does forward loop forever, or is the model too large for a CPU forward pass?)"
+
+
+def timed_out(phase: str, seconds: float) -> TimedOut:
+    """The timeout of ``phase``, with that phase's hint."""
+    kinds = {kind.phase: kind for kind in (StartTimedOut, ImportTimedOut, BuildTimedOut, TraceTimedOut)}
+    return kinds.get(phase, TimedOut)(seconds, phase)
 
 
 class OutOfMemory(CannotCheck):
     message = "exceeded the memory limit of {limit} during {phase_name} (raise it with --max-memory)"
 
 
+# What an allocation failure says: Python, glibc's errno text, the dynamic loader mapping torch's
+# libraries under RLIMIT_AS, and torch's CPU allocator (on Windows, under a job object's limit).
+_OUT_OF_MEMORY_TEXTS = ("cannot allocate memory", "can't allocate memory", "out of memory", "not enough memory",
+                        "failed to map segment")
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, MemoryError) or any(text in str(error).lower() for text in _OUT_OF_MEMORY_TEXTS)
+
+
+# -- the checking process itself ----------------------------------------------------------------
+
+
 class WorkerDied(CannotCheck):
-    phase = "internal"
+    """The checking process ended without answering; the subclasses say how."""
+
     message = "the checking process ended without a result during {phase_name} ({how})"
+
+
+class KilledBySignal(WorkerDied):
+    message = "the checking process ended without a result during {phase_name} (killed by {signal}{hint})"
+
+
+class ExitedWithoutAnswer(WorkerDied):
+    message = (
+        "the checking process ended without a result during {phase_name}"
+        " (exit code {code}: does the model code call os._exit()?)"
+    )
+
+
+class ClosedAnswerChannel(WorkerDied):
+    message = "the checking process ended without a result during {phase_name} (it closed archcheck's answer channel)"
+
+
+def worker_died(phase: str, exit_code: int | None) -> WorkerDied:
+    """Why the worker gave no answer, from its exit code (negative: the signal that killed it; None: unknown)."""
+    phase_name = PHASES.get(phase, phase)
+    if exit_code is None:
+        return ClosedAnswerChannel(phase_name=phase_name)
+    if exit_code < 0:
+        try:
+            name = signal.Signals(-exit_code).name
+        except ValueError:
+            name = f"signal {-exit_code}"
+        hint = ", probably for using too much memory" if name == "SIGKILL" else ""
+        return KilledBySignal(phase_name=phase_name, signal=name, hint=hint)
+    return ExitedWithoutAnswer(phase_name=phase_name, code=exit_code)
+
+
+class UnreadableAnswer(CannotCheck):
+    message = "the checking process sent an unreadable answer during {phase_name}"
+
+
+class InternalError(CannotCheck):
+    """archcheck's own failure, still told in one line (the traceback is the detail, for --verbose)."""
+
+    message = "internal error in archcheck: {error}"
+
+    def __init__(self, error: BaseException, detail: str | None = None) -> None:
+        super().__init__(detail, error=f"{type(error).__name__}: {error}".splitlines()[0])

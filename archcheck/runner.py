@@ -1,19 +1,20 @@
 """Run the user's code in a child process, with a deadline and a memory limit (no torch here).
 
-The child gets a scrubbed environment (no tokens or secrets), a temporary
-working directory, its own process group (so everything it starts can be
-killed), and a private pipe for its answer; whatever it prints is kept for
-``--verbose`` and never parsed.
+The child gets a scrubbed environment (no tokens or secrets), a private
+temporary folder removed afterwards (its working directory two levels down, so
+``../data`` and ``../../x`` stay inside), everything it starts is ended with
+it, and it answers on a channel of its own; whatever it prints is kept for
+``--verbose`` and never parsed.  The parent enforces the deadline; what
+differs between operating systems is in ``processes.py``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
-import selectors
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,32 +24,38 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import archcheck
-from archcheck import errors
-from archcheck.protocol import PHASES, Request
+from archcheck import errors, processes
+from archcheck.protocol import PHASES, Request, receive_frame, send_frame
 from archcheck.records import Trace
 from archcheck.report import CheckError
 
 OUTPUT_LIMIT = 64 * 1024  # keep the last 64 KiB of what the model printed
-_SECRET = re.compile(r"TOKEN|SECRET|PASSWORD|KEY", re.IGNORECASE)
+_READ_SIZE = 1 << 16
+_EXIT_WAIT = 2.0  # after answering, the worker has this long to exit by itself before it is killed
+_DIED_WAIT = 5.0  # how long to wait for the exit code of a worker that closed its channel without answering
+_DRAIN_WAIT = 0.5  # how long to wait for the end of the output once every known writer is dead
+_SERVER_START_TIMEOUT = 120.0  # the fork server's first answer waits for it to import torch
+
+# Variables whose names look like credentials: GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY, DB_PASSWORD,
+# GH_PAT, GOOGLE_APPLICATION_CREDENTIALS, NPM_AUTH, SSH_AUTH_SOCK, ... (PAT and PASS as whole words only).
+_SECRET = re.compile(r"TOKEN|SECRET|PASSW|PASSPHRASE|KEY|CREDENTIAL|AUTH|COOKIE|(^|_)(PAT|PASS|PWD)(_|$)", re.IGNORECASE)
 _PACKAGE_PARENT = str(Path(archcheck.__file__).resolve().parent.parent)
 # The child imports archcheck from where this process did, whatever its working directory.
-_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from archcheck.tracing import worker; getattr(worker, sys.argv[2])(sys.argv[3])"
-_SERVER_START_TIMEOUT = 120.0
-_TIMEOUT_HINTS = {
-    "start": " (the machine may be overloaded)",
-    "import": " (does the file train or download data at import time? keep that under `if __name__ == \"__main__\":`)",
-    "build": " (does the constructor load data or train?)",
-    "trace": " (does forward loop forever, or is the model too large for a CPU forward pass?)",
-}
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from archcheck.tracing import worker; "
+    "getattr(worker, sys.argv[2])(sys.argv[3])"
+)
+_ANSWER, _OUTPUT = "answer", "output"
 
 
 @dataclass(frozen=True)
 class Limits:
-    timeout: float = 60.0
-    max_memory: int = 4 << 30
-    threads: int = 1
+    timeout: float
+    max_memory: int
+    threads: int
 
 
 @dataclass
@@ -69,7 +76,7 @@ def available_cpus() -> int:
 
 def scrubbed_environment(environ: dict[str, str], threads: int) -> dict[str, str]:
     """The environment without credentials, with torch's thread pools capped."""
-    env = {k: v for k, v in environ.items() if not k.startswith("ACTIONS_") and not _SECRET.search(k)}
+    env = {k: v for k, v in environ.items() if not k.upper().startswith("ACTIONS_") and not _SECRET.search(k)}
     env.update(
         OMP_NUM_THREADS=str(threads),
         MKL_NUM_THREADS=str(threads),
@@ -80,32 +87,74 @@ def scrubbed_environment(environ: dict[str, str], threads: int) -> dict[str, str
     return env
 
 
+class PrivateFolder:
+    """A check's own temporary folder: the working directory two levels down, TMPDIR beside it."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="archcheck-"))
+        self.workdir = self.root / "check" / "cwd"
+        self.tmpdir = self.root / "tmp"
+        self.workdir.mkdir(parents=True)
+        self.tmpdir.mkdir()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 class Spawner:
-    """Starts each check as a fresh Python process, which imports torch itself."""
+    """Starts each check as a fresh Python process, which imports torch itself.
+
+    The worker answers on its standard output (the model's prints go to its
+    standard error), so nothing but the two standard streams is handed over:
+    this works the same on every system.
+    """
 
     def __init__(self, threads: int) -> None:
         self.env = scrubbed_environment(dict(os.environ), threads)
-        self.processes: dict[int, subprocess.Popen] = {}
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+        self.jobs: dict[int, processes.JobObject] = {}
 
-    def launch(self, spec: dict, result_fd: int, output_fd: int) -> int:
+    def launch(self, spec: dict[str, Any], answer_fd: int, output_fd: int) -> int:
         process = subprocess.Popen(
-            [sys.executable, "-c", _BOOT, _PACKAGE_PARENT, "main", json.dumps({**spec, "fd": result_fd})],
+            [sys.executable, "-c", _BOOT, _PACKAGE_PARENT, "main", json.dumps({**spec, "parent": os.getpid()})],
             stdin=subprocess.DEVNULL,
-            stdout=output_fd,
+            stdout=answer_fd,
             stderr=output_fd,
-            pass_fds=(result_fd,),
             cwd=spec["workdir"],
             env=self.env,
-            start_new_session=True,
+            **processes.session_options(),
         )
         self.processes[process.pid] = process
+        if spec["memory"] == "job":
+            self.jobs[process.pid] = self._job(process, spec["max_memory"])
         return process.pid
+
+    @staticmethod
+    def _job(process: subprocess.Popen[bytes], max_memory: int) -> processes.JobObject:
+        # The worker runs no user code before it has imported torch, long after this.
+        try:
+            job = processes.JobObject(max_memory)
+            job.assign(process.pid)
+        except OSError:
+            process.kill()
+            raise
+        return job
 
     def exit_code(self, pid: int, timeout: float) -> int | None:
         try:
             return self.processes[pid].wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
+
+    def stop(self, pid: int) -> None:
+        if pid in self.jobs:
+            self.jobs.pop(pid).close()
+        elif processes.WINDOWS:
+            self.processes[pid].kill()
+        else:
+            if self.processes[pid].poll() is None:  # not reaped, so the pid is still the worker's
+                processes.stop_tree(pid)
+            processes.kill_group(pid)
 
     def release(self, pid: int) -> None:
         self.processes.pop(pid).wait()
@@ -115,16 +164,16 @@ class Spawner:
 
 
 class ForkServer:
-    """One process imports torch once, then forks a fresh child for each check.
+    """One process imports torch once, then forks a fresh child for each check (Linux, macOS).
 
     Each child is as isolated as a spawned one (its own process, session,
-    directory, limits and pipes, forked from a process that never ran user
-    code) but starts in milliseconds instead of seconds: class-wide grading
-    pays for importing torch once.
+    folder, limits and pipes, forked from a process that never ran user code)
+    but starts in milliseconds instead of seconds: class-wide grading pays for
+    importing torch once.
     """
 
     def __init__(self, threads: int) -> None:
-        self.socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.workdir = tempfile.mkdtemp(prefix="archcheck-")
         self.process = subprocess.Popen(
             [sys.executable, "-c", _BOOT, _PACKAGE_PARENT, "serve", str(theirs.fileno())],
@@ -140,15 +189,15 @@ class ForkServer:
         self.lock = threading.Lock()
         self.exits: dict[int, int] = {}
 
-    def launch(self, spec: dict, result_fd: int, output_fd: int) -> int:
+    def launch(self, spec: dict[str, Any], answer_fd: int, output_fd: int) -> int:
         with self.lock:
-            socket.send_fds(self.socket, [json.dumps(spec).encode()], [result_fd, output_fd])
-            while True:  # the first answer waits for the server to import torch
-                message = self._receive(_SERVER_START_TIMEOUT)
-                if message is None:
+            send_frame(self.socket, {"spec": spec}, [answer_fd, output_fd])
+            while True:
+                content = self._receive(_SERVER_START_TIMEOUT)
+                if content is None:
                     raise ForkServerGone("the fork server did not answer")
-                if "pid" in message:
-                    return message["pid"]
+                if "pid" in content:
+                    return int(content["pid"])
 
     def exit_code(self, pid: int, timeout: float) -> int | None:
         deadline = time.monotonic() + timeout
@@ -159,25 +208,28 @@ class ForkServer:
                     return None
         return self.exits[pid]
 
+    def stop(self, pid: int) -> None:
+        with self.lock:
+            send_frame(self.socket, {"kill": pid})
+
     def release(self, pid: int) -> None:
         self.exits.pop(pid, None)  # the server reaps its children
 
-    def _receive(self, timeout: float) -> dict | None:
-        self.socket.settimeout(timeout)
+    def _receive(self, timeout: float) -> dict[str, Any] | None:
         try:
-            data = self.socket.recv(1 << 12)
+            frame = receive_frame(self.socket, timeout)
         except TimeoutError:
             return None
-        if not data:
+        if frame is None:
             raise ForkServerGone("the fork server stopped")
-        message = json.loads(data)
-        if "exit" in message:
-            self.exits[message["exit"]] = message["code"]
-        return message
+        content = frame[0]
+        if "exit" in content:
+            self.exits[content["exit"]] = content["code"]
+        return content
 
     def close(self) -> None:
         self.socket.close()
-        _kill_group(self.process.pid)
+        processes.kill_group(self.process.pid)
         self.process.wait()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -190,139 +242,119 @@ Launcher = Spawner | ForkServer
 
 
 class Child:
-    """One check running in a child process: its answer pipe, its output pipe, its deadline."""
+    """One check running in a child process: its private folder, its two pipes, its deadline."""
 
     def __init__(self, request: Request, limits: Limits, launcher: Launcher) -> None:
         self.limits = limits
         self.launcher = launcher
-        self.workdir = tempfile.mkdtemp(prefix="archcheck-")
-        self.channel, result_fd = os.pipe()
-        self.output, output_fd = os.pipe()
+        self.folder = PrivateFolder()
+        answer_fd, answer_end = os.pipe()
+        output_fd, output_end = os.pipe()
         spec = {
             "request": request.to_json(),
-            "workdir": self.workdir,
+            "root": str(self.folder.root),
+            "workdir": str(self.folder.workdir),
+            "tmpdir": str(self.folder.tmpdir),
             "max_memory": limits.max_memory,
+            "memory": processes.PLATFORM.memory,
             "threads": limits.threads,
         }
         try:
-            self.pid = launcher.launch(spec, result_fd, output_fd)
+            self.pid = launcher.launch(spec, answer_end, output_end)
         except BaseException:
-            self._close()
+            os.close(answer_fd)
+            os.close(output_fd)
+            self.folder.remove()
             raise
         finally:
-            os.close(result_fd)
-            os.close(output_fd)
+            os.close(answer_end)
+            os.close(output_end)
         self.started = time.monotonic()
+        self.events: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.output = bytearray()
+        self.output_ended = False
+        for source, fd in ((_ANSWER, answer_fd), (_OUTPUT, output_fd)):
+            threading.Thread(target=_read, args=(fd, source, self.events), daemon=True).start()
 
     def wait(self) -> Outcome:
         try:
-            return self._collect()
+            trace, error = self._collect()
         finally:
-            _kill_group(self.pid)
+            self.launcher.stop(self.pid)
             self.launcher.release(self.pid)
-            self._close()
+            self._drain()
+            self.folder.remove()
+        return Outcome(trace, error, self.output.decode("utf-8", errors="replace"))
 
-    def _close(self) -> None:
-        for fd in (self.channel, self.output):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def _collect(self) -> Outcome:
-        output = bytearray()
-        pending = bytearray()
+    def _collect(self) -> tuple[Trace | None, CheckError | None]:
+        """Read the answer channel until the answer, its end, or the deadline."""
+        pending = b""
         phase = "start"
-        answer: dict | None = None
         deadline = self.started + self.limits.timeout
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.channel, selectors.EVENT_READ)
-            selector.register(self.output, selectors.EVENT_READ)
-            while answer is None and self.channel in _registered(selector):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    _kill_group(self.pid)
-                    error = errors.TimedOut(seconds=self.limits.timeout, phase_name=PHASES[phase], hint=_TIMEOUT_HINTS[phase])
-                    return Outcome(None, CheckError(phase, error.reason), _text(output))
-                for key, _ in selector.select(remaining):
-                    chunk = os.read(key.fd, 1 << 16)
-                    if not chunk:
-                        selector.unregister(key.fd)
-                    elif key.fd == self.output:
-                        output += chunk
-                        del output[:-OUTPUT_LIMIT]
-                    else:
-                        pending += chunk
-                        *lines, rest = pending.split(b"\n")
-                        pending[:] = rest
-                        for line in lines:
-                            content = _decode(line, phase)
-                            phase = content.get("phase", phase)
-                            if "trace" in content or "error" in content:
-                                answer = content
-            self._drain(selector, output)
-        if answer is None:
-            return Outcome(None, self._died(phase), _text(output))
-        if "error" in answer:
-            return Outcome(None, CheckError(**answer["error"]), _text(output))
-        return Outcome(Trace.from_dict(answer["trace"]), None, _text(output))
-
-    def _drain(self, selector: selectors.BaseSelector, output: bytearray) -> None:
-        """Read what the child printed last, without waiting on processes it may have left behind."""
-        if self.channel in _registered(selector):
-            selector.unregister(self.channel)
-        if self.output not in _registered(selector):
-            return
-        self.launcher.exit_code(self.pid, timeout=2)
-        while selector.select(0.05):
-            chunk = os.read(self.output, 1 << 16)
-            if not chunk:
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                source, chunk = self.events.get(timeout=remaining)
+            except queue.Empty:
                 break
-            output += chunk
-        del output[:-OUTPUT_LIMIT]
+            if source == _OUTPUT:
+                self._keep(chunk)
+                continue
+            if not chunk:
+                return None, errors.worker_died(phase, self.launcher.exit_code(self.pid, _DIED_WAIT)).as_check_error(phase)
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                try:
+                    content = json.loads(line)
+                except ValueError:
+                    return None, errors.UnreadableAnswer(phase_name=PHASES.get(phase, phase)).as_check_error(phase)
+                phase = content.get("phase", phase)
+                if "error" in content:
+                    self.launcher.exit_code(self.pid, _EXIT_WAIT)
+                    return None, CheckError(**content["error"])
+                if "trace" in content:
+                    self.launcher.exit_code(self.pid, _EXIT_WAIT)
+                    return Trace.from_dict(content["trace"]), None
+        return None, errors.timed_out(phase, self.limits.timeout).as_check_error(phase)
 
-    def _died(self, phase: str) -> CheckError:
-        code = self.launcher.exit_code(self.pid, timeout=5)
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name
-            how = f"killed by {name}" + (", probably for using too much memory" if name == "SIGKILL" else "")
-        elif code is not None:
-            how = f"exit code {code}: does the model code call os._exit()?"
-        else:
-            how = "it closed archcheck's result pipe"
-        return CheckError(phase, errors.WorkerDied(phase_name=PHASES[phase], how=how).reason)
+    def _drain(self) -> None:
+        """Keep what the model printed last; every process that could still print has been killed."""
+        deadline = time.monotonic() + _DRAIN_WAIT
+        while not self.output_ended and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                source, chunk = self.events.get(timeout=remaining)
+            except queue.Empty:
+                return
+            if source == _OUTPUT:
+                self._keep(chunk)
+
+    def _keep(self, chunk: bytes) -> None:
+        if not chunk:
+            self.output_ended = True
+        self.output += chunk
+        del self.output[:-OUTPUT_LIMIT]
 
 
-def _kill_group(pid: int) -> None:
+def _read(fd: int, source: str, events: queue.Queue[tuple[str, bytes]]) -> None:
+    """Pass on what arrives on ``fd`` (b"" at its end), then close it.  One thread per pipe:
+    waiting on several pipes at once is not portable (Windows)."""
     try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        while chunk := os.read(fd, _READ_SIZE):
+            events.put((source, chunk))
+    except OSError:
         pass
-
-
-def _decode(line: bytes, phase: str) -> dict:
-    try:
-        return json.loads(line)
-    except ValueError:
-        return {"error": {"phase": phase, "reason": "the checking process sent an unreadable answer", "detail": None}}
-
-
-def _registered(selector: selectors.BaseSelector) -> set[int]:
-    return {key.fd for key in selector.get_map().values()}
-
-
-def _text(output: bytearray) -> str:
-    return output.decode("utf-8", errors="replace")
+    finally:
+        os.close(fd)
+        events.put((source, b""))
 
 
 def run_isolated(work: list[tuple[Request, Limits]], jobs: int = 1) -> list[Outcome]:
     """Check each request in its own child process, ``jobs`` at a time, keeping the order.
 
-    One check is spawned directly; several share a fork server, so that torch is imported once.
+    One check is spawned directly; several share a fork server where the system has one,
+    so that torch is imported once.
     """
     threads = min((limits.threads for _, limits in work), default=1)
-    launcher: Launcher = ForkServer(threads) if len(work) > 1 else Spawner(threads)
+    launcher: Launcher = ForkServer(threads) if len(work) > 1 and processes.PLATFORM.fork_server else Spawner(threads)
     try:
         if jobs <= 1 or len(work) <= 1:
             return [_run(launcher, request, limits) for request, limits in work]
@@ -335,6 +367,6 @@ def run_isolated(work: list[tuple[Request, Limits]], jobs: int = 1) -> list[Outc
 def _run(launcher: Launcher, request: Request, limits: Limits) -> Outcome:
     try:
         child = Child(request, limits, launcher)
-    except ForkServerGone as error:
-        return Outcome(None, CheckError("start", f"internal error in archcheck: {error}"))
+    except (ForkServerGone, OSError) as error:
+        return Outcome(None, errors.InternalError(error).as_check_error("start"))
     return child.wait()

@@ -1,70 +1,92 @@
 """The child process that runs the user's code, and the fork server that starts such children.
 
 A child limits its own memory before importing anything heavy, reports each
-phase and the final trace (or the reason there is none) on a private pipe,
-and leaves with ``os._exit`` so that threads or atexit handlers started by
-the model's code cannot keep it alive or change its answer.
+phase and the final trace (or the reason there is none) on a channel of its
+own, and leaves with ``os._exit`` -- after killing whatever the model's code
+started -- so that threads, atexit handlers or stray processes cannot keep it
+alive or change its answer.  A watchdog thread ends the check when archcheck
+itself is gone (and, where the system cannot limit memory, when the limit is
+passed).  Per-OS details are in ``archcheck.processes``.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import resource
 import select
-import signal
+import shutil
 import socket
 import sys
+import tempfile
+import threading
+import time
 import traceback
 from dataclasses import asdict
 from typing import Any, NoReturn
 
-from archcheck import errors
-from archcheck.protocol import PHASES, Request, message
+from archcheck import errors, processes
+from archcheck.protocol import PHASES, Request, message, receive_frame, send_frame
+
+_WATCH_INTERVAL = 0.1  # seconds between the watchdog's looks at its parent and its memory
+_REAP_INTERVAL = 0.1  # seconds between the fork server's looks for children that have exited
 
 
 def main(spec_json: str) -> NoReturn:
-    """A spawned child: check one model."""
-    check(json.loads(spec_json))
+    """A spawned child: check one model, answering on what was its standard output.
+
+    The model's own prints go to the standard error stream, which archcheck
+    keeps for ``--verbose`` and never parses.
+    """
+    channel = os.dup(1)  # not inherited by the processes the model may start
+    os.dup2(2, 1)
+    check(json.loads(spec_json), channel)
 
 
 def serve(socket_fd: str) -> NoReturn:
     """The fork server: import torch once, then fork a child per request received on the socket.
 
-    A request carries its spec and two file descriptors (the answer pipe and
-    the output pipe); the server answers with the child's pid, and with its
-    exit code once it has reaped it.
+    A launch request carries its spec and two file descriptors (the answer
+    pipe and the output pipe); the server answers with the child's pid, and
+    with its exit code once it has reaped it.  ``{"kill": pid}`` stops a child
+    that is still running, with everything it started.
     """
     import torch  # noqa: F401 - imported once, here, for every child
 
     import archcheck.tracing.inspection  # noqa: F401
 
     server = socket.socket(fileno=int(socket_fd))
+    workdir = os.getcwd()
+    running: set[int] = set()
     while True:
-        ready, _, _ = select.select([server], [], [], 0.1)
-        _reap(server)
+        ready, _, _ = select.select([server], [], [], _REAP_INTERVAL)
+        _reap(server, running)
         if not ready:
             continue
-        data, fds, _, _ = socket.recv_fds(server, 1 << 16, 2)
-        if not data:  # archcheck has finished (or died): its children die with this process
+        frame = receive_frame(server, max_fds=2)
+        if frame is None:  # archcheck has finished (or died): the children's watchdogs end them
+            shutil.rmtree(workdir, ignore_errors=True)
             os._exit(0)
-        spec = json.loads(data)
+        content, fds = frame
+        if "kill" in content:
+            _stop(content["kill"], running)
+            continue
         pid = os.fork()
         if pid == 0:
             server.close()
             os.setsid()
-            os.dup2(fds[1], 1)
-            os.dup2(fds[1], 2)
-            os.close(fds[1])
-            os.chdir(spec["workdir"])
-            check({**spec, "fd": fds[0]})
+            answer, output = fds
+            os.set_inheritable(answer, False)
+            os.dup2(output, 1)
+            os.dup2(output, 2)
+            os.close(output)
+            check({**content["spec"], "parent": os.getppid()}, answer)
+        running.add(pid)
         for fd in fds:
             os.close(fd)
-        server.send(json.dumps({"pid": pid}).encode())
+        send_frame(server, {"pid": pid})
 
 
-def _reap(server: socket.socket) -> None:
+def _reap(server: socket.socket, running: set[int]) -> None:
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -72,62 +94,104 @@ def _reap(server: socket.socket) -> None:
             return
         if pid == 0:
             return
-        server.send(json.dumps({"exit": pid, "code": os.waitstatus_to_exitcode(status)}).encode())
+        running.discard(pid)
+        send_frame(server, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
-def check(spec: dict[str, Any]) -> NoReturn:
-    """Check the model of ``spec["request"]``, answering on ``spec["fd"]``, then exit."""
-    channel = spec["fd"]
-    request = Request.from_json(spec["request"])
-    phase = "start"
+def _stop(pid: int, running: set[int]) -> None:
+    if pid in running:  # not reaped yet, so the pid is still this child's
+        processes.stop_tree(pid)
+    else:
+        processes.kill_group(pid)
 
-    def send(**content: Any) -> None:
+
+class _Answer:
+    """The worker's side of the answer channel, shared by the main thread and the watchdog."""
+
+    def __init__(self, channel: int) -> None:
+        self.channel = channel
+        self.phase = "start"
+        self.lock = threading.Lock()
+
+    def send(self, **content: Any) -> None:
         data = message(**content)
-        while data:
-            data = data[os.write(channel, data):]
+        with self.lock:
+            while data:
+                data = data[os.write(self.channel, data):]
 
-    def enter(name: str) -> None:
-        nonlocal phase
-        phase = name
-        send(phase=name)
+    def enter(self, phase: str) -> None:
+        self.phase = phase
+        self.send(phase=phase)
 
+    def error(self, error: errors.CannotCheck) -> None:
+        self.send(error=asdict(error.as_check_error(self.phase)))
+
+
+def check(spec: dict[str, Any], channel: int) -> NoReturn:
+    """Check the model of ``spec["request"]``, answering on ``channel``, then exit."""
+    answer = _Answer(channel)
+    request = Request.from_json(spec["request"])
     try:
-        _limit_resources(spec["max_memory"])
-        enter("start")
+        _enter(spec)
+        _limit(spec, request, answer)
+        answer.enter("start")
         try:
             import torch
 
             from archcheck.tracing.inspection import inspect_file
         except (ImportError, OSError, MemoryError) as error:
-            if "map" not in str(error) and "memory" not in str(error).lower():
+            if not errors.is_out_of_memory(error):
                 raise
-            raise errors.OutOfMemory(traceback.format_exc(), limit=request.memory_label, phase_name=PHASES[phase]) from None
+            raise errors.OutOfMemory(traceback.format_exc(), limit=request.memory_label, phase_name=PHASES["start"]) from None
         torch.set_num_threads(spec["threads"])
-        trace = inspect_file(request, phase=enter)
-        send(trace=trace.to_dict())
+        trace = inspect_file(request, phase=answer.enter)
+        answer.send(trace=trace.to_dict())
     except errors.CannotCheck as error:
-        send(error=asdict(error.as_check_error(phase)))
+        answer.error(error)
     except BaseException as error:  # archcheck's own failure: still answer in one line
-        reason = f"internal error in archcheck: {type(error).__name__}: {error}".splitlines()[0]
-        send(error={"phase": phase, "reason": reason, "detail": traceback.format_exc()})
+        answer.error(errors.InternalError(error, traceback.format_exc()))
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os._exit(0)
+        _leave()
 
 
-def _limit_resources(max_memory: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    _die_with_parent()
+def _enter(spec: dict[str, Any]) -> None:
+    """Work in the check's private folder, and keep temporary files there too."""
+    os.chdir(spec["workdir"])
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        os.environ[name] = spec["tmpdir"]
+    tempfile.tempdir = None
 
 
-def _die_with_parent() -> None:
-    """If archcheck itself is killed, its children must not run on (Linux: PR_SET_PDEATHSIG)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 == PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
+def _limit(spec: dict[str, Any], request: Request, answer: _Answer) -> None:
+    if spec["memory"] == "rlimit":
+        processes.limit_address_space(spec["max_memory"])
+    processes.prepare_worker()
+    if not processes.WINDOWS:  # there, the job object does the watchdog's work
+        limit = spec["max_memory"] if spec["memory"] == "watch" else None
+        threading.Thread(target=_watch, args=(spec, request, answer, limit), daemon=True).start()
+
+
+def _watch(spec: dict[str, Any], request: Request, answer: _Answer, memory_limit: int | None) -> None:
+    """End the check when archcheck is gone, or when the memory limit is passed (where nothing else enforces it)."""
+    while True:
+        time.sleep(_WATCH_INTERVAL)
+        if os.getppid() != spec["parent"]:
+            processes.kill_descendants(os.getpid())
+            shutil.rmtree(spec["root"], ignore_errors=True)
+            os._exit(1)
+        if memory_limit is not None and processes.resident_memory() > memory_limit:
+            phase_name = PHASES.get(answer.phase, answer.phase)
+            answer.error(errors.OutOfMemory(limit=request.memory_label, phase_name=phase_name))
+            _leave()
+
+
+def _leave() -> NoReturn:
+    """Flush what the model printed, end every process it started, and exit at once."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    if not processes.WINDOWS:
+        processes.kill_descendants(os.getpid())
+    os._exit(0)
