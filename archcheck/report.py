@@ -3,21 +3,26 @@
 A report is either a verdict on a model (``status`` "passed" or "failed") or
 the reason it could not be checked (``status`` "error").  Its ``to_dict`` is
 the documented JSON schema (``--format json``); bump ``SCHEMA_VERSION`` when
-it changes incompatibly.
+it changes incompatibly (new fields are not a break).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from archcheck.records import ParamCount, Shape, Trace
 
 SCHEMA_VERSION = 1
 
+Status = Literal["passed", "failed", "error"]
+# The statuses from best to worst: with several models, the worst one wins
+# (an error beats a failure beats a pass), for the exit code and for summaries.
+STATUSES: tuple[Status, ...] = ("passed", "failed", "error")
 EXIT_PASSED = 0
 EXIT_FAILED = 1
 EXIT_ERROR = 2
+EXIT_CODES: dict[Status, int] = {"passed": EXIT_PASSED, "failed": EXIT_FAILED, "error": EXIT_ERROR}
 
 
 @dataclass
@@ -50,23 +55,34 @@ class Layer:
     output_shape: Shape | None
     params: int
     called: bool
+    # The way students write the table by hand: the receptive field of one output position
+    # in input pixels, the jump (the cumulative stride: input pixels between neighbouring
+    # outputs) and the multiply-accumulates per image.  None where it does not apply.
+    receptive_field: int | None = None
+    jump: int | None = None
+    macs: int | None = None
 
 
 @dataclass
 class CheckError:
     """Why a model could not be checked."""
 
-    phase: str  # "config", "load", "import", "build", "trace", "timeout", "memory", "internal"
+    phase: str  # "config", "load", "start", "import", "build", "trace", "internal"
     reason: str  # one line, shown to the user
     detail: str | None = None  # traceback, shown with --verbose
 
 
 @dataclass
 class Report:
-    file: str
-    model: str | None = None
+    path: str  # the model file, as the user gave it
+    name: str | None = None  # the model picked with FILE::NAME, if one was
+    model: str | None = None  # the class (or factory) that was traced
+    preset: str | None = None
+    config: str | None = None  # the config file that was applied; None: no config
+    ignored: list[str] = field(default_factory=list)  # rules of the preset that the settings switched off
     rules: list[RuleResult] = field(default_factory=list)
     params: ParamCount | None = None
+    macs: int | None = None  # multiply-accumulates per image, all layers together
     device: str | None = None
     device_note: str | None = None
     input_shape: Shape | None = None
@@ -76,15 +92,15 @@ class Report:
     output: str = ""  # what the model's code printed, shown with --verbose
 
     @property
-    def status(self) -> str:
+    def label(self) -> str:
+        """The target as the user wrote it: ``model.py``, or ``model.py::Net`` when a name was picked."""
+        return f"{self.path}::{self.name}" if self.name else self.path
+
+    @property
+    def status(self) -> Status:
         if self.error is not None:
             return "error"
         return "passed" if self.passed else "failed"
-
-    @property
-    def path(self) -> str:
-        """The model file alone: ``file`` is the target's label, which may end in ``::Name``."""
-        return self.file.partition("::")[0]
 
     @property
     def passed(self) -> bool:
@@ -92,7 +108,7 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return {"passed": EXIT_PASSED, "failed": EXIT_FAILED, "error": EXIT_ERROR}[self.status]
+        return EXIT_CODES[self.status]
 
     @property
     def failing(self) -> list[RuleResult]:
@@ -112,18 +128,24 @@ class Report:
             "status": self.status,
             "passed": self.passed,
             "exit_code": self.exit_code,
+            "file": self.label,
             **data,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
         return cls(
-            file=data["file"],
+            path=data["path"],
+            name=data["name"],
             model=data["model"],
+            preset=data["preset"],
+            config=data["config"],
+            ignored=data["ignored"],
             rules=[
                 RuleResult(**{**r, "findings": [Finding(**f) for f in r["findings"]]}) for r in data["rules"]
             ],
             params=ParamCount(**data["params"]) if data["params"] else None,
+            macs=data["macs"],
             device=data["device"],
             device_note=data["device_note"],
             input_shape=tuple(data["input_shape"]) if data["input_shape"] else None,
@@ -135,10 +157,27 @@ class Report:
             error=CheckError(**data["error"]) if data["error"] else None,
         )
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows a report: the verdict and the tables, not a dataclass dump."""
+        from archcheck.render.notebook import report_html
+
+        return report_html(self)
+
+    def __rich__(self) -> Any:
+        """How rich (``rich.print(report)``, IPython with rich) shows a report: as ``archcheck`` prints it."""
+        from archcheck.render.text_format import report_renderable
+
+        return report_renderable(self)
+
+
+def worst_status(reports: list[Report]) -> Status:
+    """The status of several reports together: the worst of them."""
+    return max((report.status for report in reports), key=STATUSES.index, default="passed")
+
 
 def worst_exit_code(reports: list[Report]) -> int:
     """The exit code for several reports: an error beats a failure beats a pass."""
-    return max((report.exit_code for report in reports), default=EXIT_PASSED)
+    return EXIT_CODES[worst_status(reports)]
 
 
 def layer_table(trace: Trace) -> list[Layer]:

@@ -39,7 +39,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def passing(root: Path) -> Report:
     return Report(
-        file=str(root / "models" / "net.py"),
+        path=str(root / "models" / "net.py"),
         model="Net",
         device="meta",
         input_shape=(1, 1, 28, 28),
@@ -64,7 +64,7 @@ def failing(root: Path) -> Report:
     """A failing report whose text needs escaping in every format."""
     path = str(root / "models" / "bad, v2.py")
     return Report(
-        file=path,
+        path=path,
         model="Bad",
         device="cpu",
         device_note="meta tensors unsupported: .item() called",
@@ -92,7 +92,7 @@ def failing(root: Path) -> Report:
 
 def broken(root: Path) -> Report:
     return Report(
-        file=str(root / "models" / "broken.py"),
+        path=str(root / "models" / "broken.py"),
         error=CheckError(
             "import",
             "SyntaxError: invalid syntax\n(broken.py, line 3)",
@@ -253,7 +253,7 @@ def test_text_several_reports_make_one_table(workspace: Path) -> None:
 def test_a_model_picked_by_name_points_at_its_file(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A target's label may be `file.py::Name`; annotations and file columns need the file alone."""
     picked = failing(workspace)
-    picked.file += "::Bad"
+    picked.name = "Bad"
     monkeypatch.setenv("GITHUB_WORKSPACE", str(workspace))
     github, _ = rendered([picked], "github")
     assert github.startswith("::error file=models/bad%2C v2.py,title=archcheck max-params::")
@@ -284,7 +284,8 @@ def test_json_several_reports_are_wrapped_with_a_summary(workspace: Path) -> Non
     data = json.loads(rendered(reports, "json")[0])
     assert data["schema_version"] == 1
     assert data["summary"] == {"passed": 1, "failed": 1, "errors": 1}
-    assert [Report.from_dict(item).file for item in data["reports"]] == [report.file for report in reports]
+    assert [Report.from_dict(item).path for item in data["reports"]] == [report.path for report in reports]
+    assert [item["file"] for item in data["reports"]] == [report.label for report in reports]
 
 
 # --- github -------------------------------------------------------------------
@@ -306,7 +307,7 @@ def test_github_escapes_property_values(workspace: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("GITHUB_WORKSPACE", str(workspace))
     report = failing(workspace)
     report.rules = [RuleResult("odd:id,x", "Odd", False, "100%\r\ndone")]
-    report.file = str(workspace / "a:b%c,d.py")
+    report.path = str(workspace / "a:b%c,d.py")
     out, _ = rendered([report], "github")
     assert out.splitlines()[0] == "::error file=a%3Ab%25c%2Cd.py,title=archcheck odd%3Aid%2Cx::100%25%0D%0Adone"
 
@@ -492,3 +493,173 @@ def test_csv_has_a_column_for_every_rule_seen(workspace: Path) -> None:
         "reason",
     ]
     assert (rows[0]["gap"], rows[1]["gap"], rows[1]["no-linear"]) == ("", "pass", "")
+
+
+# --- the settings that applied ----------------------------------------------------------------------
+
+
+def configured(root: Path) -> Report:
+    report = passing(root)
+    report.preset, report.config, report.ignored = "mnist-8k", str(root / "pyproject.toml"), ["dropout", "gap"]
+    return report
+
+
+def test_every_format_names_the_preset_the_config_and_the_rules_switched_off(workspace: Path) -> None:
+    expected = "Preset mnist-8k, config pyproject.toml; switched off: dropout, gap"
+    assert lines_of(rendered([configured(workspace)], "text")[0])[1] == expected
+    assert expected in rendered([configured(workspace)], "markdown")[0]
+    assert f"  {expected}" in lines_of(rendered([configured(workspace)], "github")[0])
+    data = json.loads(rendered([configured(workspace)], "json")[0])
+    assert (data["preset"], data["config"], data["ignored"]) == ("mnist-8k", str(workspace / "pyproject.toml"), ["dropout", "gap"])
+    unconfigured = configured(workspace)
+    unconfigured.config, unconfigured.ignored = None, []
+    assert lines_of(rendered([unconfigured], "text")[0])[1] == "Preset mnist-8k, no config"
+
+
+# --- receptive field and MACs ---------------------------------------------------------------------
+
+
+def measured(root: Path) -> Report:
+    """The reference layout: a receptive field, jump and MACs for each layer that has one."""
+    report = passing(root)
+    report.macs = 1_461_344
+    values = {"features.0": (3, 1, 97_344), "features.1": (3, 1, 12_544), "features": (28, 1, 109_888)}
+    for layer in report.layers:
+        layer.receptive_field, layer.jump, layer.macs = values.get(layer.path, (None, None, None))
+    return report
+
+
+def test_text_shows_receptive_field_jump_and_macs(workspace: Path) -> None:
+    out, _ = rendered([measured(workspace)], "text")
+    header = line_with(out, "Output shape").split()
+    assert header == ["Layer", "Type", "Output", "shape", "Param", "#", "RF", "Jump", "MACs"]
+    assert line_with(out, "features.0").split()[-4:] == ["160", "3", "1", "97,344"]
+    assert line_with(out, "spare").split()[-2:] == ["called", "330"], "no figures for a layer that never ran"
+    assert line_with(out, "MACs per image").endswith("1,461,344")
+
+
+def test_layer_measures_are_left_out_when_the_trace_has_none(workspace: Path) -> None:
+    out, _ = rendered([passing(workspace)], "text")
+    assert "RF" not in line_with(out, "Output shape") and "MACs" not in out
+    assert "MACs" not in rendered([passing(workspace)], "markdown")[0]
+
+
+def test_markdown_and_the_job_summary_show_receptive_field_and_macs(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out, _ = rendered([measured(workspace)], "markdown")
+    rows = [cells(line) for line in out.splitlines() if line.startswith("|")]
+    layers = rows[rows.index(["Layer", "Type", "Output shape", "Param #", "RF", "Jump", "MACs"]) :]
+    assert ["&nbsp;" * 4 + "features.0", "Conv2d", r"\[1, 16, 28, 28\]", "160", "3", "1", "97,344"] in layers
+    assert "**MACs per image:** 1,461,344" in out
+    summary = workspace / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    rendered([measured(workspace)], "github")
+    assert "| RF | Jump | MACs |" in summary.read_text(encoding="utf-8")
+
+
+def test_json_layers_carry_receptive_field_jump_and_macs(workspace: Path) -> None:
+    data = json.loads(rendered([measured(workspace)], "json")[0])
+    assert data["macs"] == 1_461_344
+    conv = next(layer for layer in data["layers"] if layer["path"] == "features.0")
+    assert (conv["receptive_field"], conv["jump"], conv["macs"]) == (3, 1, 97_344)
+    spare = next(layer for layer in data["layers"] if layer["path"] == "spare")
+    assert (spare["receptive_field"], spare["jump"], spare["macs"]) == (None, None, None)
+    assert Report.from_dict(data) == without_output(measured(workspace))
+
+
+def without_output(report: Report) -> Report:
+    report.output = ""  # not part of the schema
+    return report
+
+
+# --- width: 80 and 120 columns ----------------------------------------------------------------------
+
+
+def words(text: str) -> set[str]:
+    return set(text.split())
+
+
+def long_winded(root: Path) -> list[Report]:
+    """A class of submissions with deep paths and long reasons, under a preset of many rules."""
+    ids = ["max-params", "batchnorm", "dropout", "gap", "no-linear", "num-classes"]
+    reports = []
+    for number in range(3):
+        report = failing(root)
+        report.path = str(root / "submissions" / "section-b" / f"a-student-with-a-long-name-{number}" / "homework" / "model.py")
+        report.rules = [RuleResult(rule_id, rule_id, rule_id != "gap", f"{rule_id} was checked carefully and found wanting in this submission") for rule_id in ids]
+        reports.append(report)
+    return reports
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_the_class_table_fits_the_width_and_never_breaks_a_word(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    reports = long_winded(workspace)
+    out, _ = rendered(reports, "text")
+    assert max(len(line) for line in out.splitlines()) <= columns
+    for row, report in enumerate(reports):
+        shown = line_with(out, f"name-{row}/homework/model.py").split()[0]
+        full = f"submissions/section-b/a-student-with-a-long-name-{row}/homework/model.py"
+        assert shown == full if columns == 120 else (shown.startswith("…") and full.endswith(shown[1:])), shown
+    reason = "gap: gap was checked carefully and found wanting in this submission"
+    assert words(reason) <= words(out), "the reason wraps between words"
+    assert "✗" in out and "FAILED" in out
+
+
+def test_the_class_table_folds_its_rule_columns_when_narrow(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    out, _ = rendered(long_winded(workspace), "text")
+    assert line_with(out, "Submission").split()[:4] == ["Submission", "Verdict", "Params", "Rules"]
+    assert "✓✓✓✗✓✓" in line_with(out, "name-0/homework")
+    assert "Rules, in order: max-params batchnorm dropout gap no-linear num-classes" in out
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_one_report_fits_the_width_and_never_breaks_a_word(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    report = measured(workspace)
+    report.path = str(workspace / "submissions" / "a-student-with-a-long-name" / "homework-two" / "final" / "model.py")
+    report.rules = failing(workspace).rules + [
+        RuleResult("depthwise-separable", "A depthwise-separable convolution executes", False,
+                   "no depthwise convolution (groups equal to the input channels) executed anywhere in the model")
+    ]
+    report.rules[2].findings[0].file = str(workspace / "submissions" / "a-student-with-a-long-name" / "homework-two" / "final" / "layers.py")
+    out, _ = rendered([report], "text")
+    assert max(len(line) for line in out.splitlines()) <= columns, out
+    for rule in report.rules:
+        assert words(rule.message.replace("\n", " ")) <= words(out), rule.id
+    assert "final/layers.py:12" in out, "a finding's path keeps its end"
+    assert "model.py)" in lines_of(out)[0]
+
+
+def test_a_narrow_rule_table_gives_the_message_the_room(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    out, _ = rendered([failing(workspace)], "text")
+    assert line_with(out, "Measured").split() == ["Rule", "Measured", "Message"]
+    monkeypatch.setenv("COLUMNS", "120")
+    out, _ = rendered([failing(workspace)], "text")
+    assert line_with(out, "Measured").split() == ["Rule", "Name", "Measured", "Message"]
+
+
+# --- notebooks ------------------------------------------------------------------------------------
+
+
+def test_a_report_shows_as_a_table_in_a_notebook(workspace: Path) -> None:
+    html = failing(workspace)._repr_html_()
+    assert html.startswith('<div class="archcheck-report">')
+    assert "FAILED: 2 of 3 rules fail: max-params, no-linear" in html
+    assert "<th style=\"text-align:left\">Rule</th>" in html and "30,000 &gt; 20,000 parameters" in html
+    assert "head | uses *F.linear*" in html
+    assert "Report(" not in html
+    ET.fromstring(html.replace("&nbsp;", " "))  # well-formed
+
+
+def test_rich_prints_a_report_as_the_text_format_does(workspace: Path) -> None:
+    from rich.console import Console
+
+    out = io.StringIO()
+    Console(file=out, width=120, color_system=None).print(measured(workspace))
+    assert out.getvalue() == rendered([measured(workspace)], "text")[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from typing import TYPE_CHECKING, TextIO
 
-from archcheck.render.common import rule_ids, summary_rows
+from archcheck.render.summary import rule_ids, summary_rows
 
 if TYPE_CHECKING:
     from archcheck.report import Report

@@ -12,32 +12,26 @@ import os
 import secrets
 from typing import TYPE_CHECKING, TextIO
 
-from archcheck.render.common import (
-    display_path,
-    evidence,
-    finding_text,
-    mark,
-    one_line,
-    verdict_line,
-    worst_status,
-)
+from archcheck.render.lines import display_path, evidence, mark, rule_text, settings_line, verdict_line
 from archcheck.render.markdown_format import to_markdown
+from archcheck.report import worst_status
 
 if TYPE_CHECKING:
     from archcheck.report import Report
 
 
 def render(reports: list[Report], out: TextIO, err: TextIO, *, verbose: bool) -> None:
+    # The summary and the step outputs first: they must not be lost if the log's reader goes away.
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        append(os.environ["GITHUB_STEP_SUMMARY"], to_markdown(reports, verbose=verbose))
+    if os.environ.get("GITHUB_OUTPUT"):
+        append(os.environ["GITHUB_OUTPUT"], "".join(f"{key}={value}\n" for key, value in outputs(reports).items()))
     base = os.environ.get("GITHUB_WORKSPACE") or None
     for report in reports:
         lines = report_annotations(report, base) + log_lines(report, base)
         if verbose:
             lines += folded_evidence(report, base)
         out.write("".join(line + "\n" for line in lines))
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        append(os.environ["GITHUB_STEP_SUMMARY"], to_markdown(reports, verbose=verbose))
-    if os.environ.get("GITHUB_OUTPUT"):
-        append(os.environ["GITHUB_OUTPUT"], "".join(f"{key}={value}\n" for key, value in outputs(reports).items()))
 
 
 def escape(value: str, *, prop: bool = False) -> str:
@@ -75,10 +69,14 @@ def log_lines(report: Report, base: str | None) -> list[str]:
     """Plain lines for the job log, where workflow commands do not show as text."""
     name = f" ({report.model})" if report.model else ""
     lines = [f"archcheck {display_path(report.path, base)}{name}: {verdict_line(report)}"]
+    applied = settings_line(report)
+    if applied:
+        lines.append(f"  {applied}")
     for rule in report.rules:
-        lines.append(f"  {mark(rule.passed)} {rule.id}: {one_line(rule.message)}")
+        first, *findings = rule_text(rule, base)
+        lines.append(f"  {mark(rule.passed)} {first}")
         if not rule.passed:
-            lines += [f"      {finding_text(finding, base)}" for finding in rule.findings]
+            lines += [f"    {finding}" for finding in findings]
     return lines
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, TextIO
 
-from archcheck.render.common import counts
+from archcheck.render.summary import counts
 from archcheck.report import SCHEMA_VERSION
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from archcheck.render.common import display_path, finding_text
+from archcheck.render.lines import display_path, finding_text
 
 if TYPE_CHECKING:
     from archcheck.report import Report
@@ -40,7 +40,7 @@ def xml_text(text: str) -> str:
 
 
 def suite(report: Report) -> ET.Element:
-    element = ET.Element("testsuite", name=xml_text(f"archcheck: {display_path(report.file)}"))
+    element = ET.Element("testsuite", name=xml_text(f"archcheck: {display_path(report.label)}"))
     classname = xml_text(f"archcheck.{Path(report.path).stem}")
     if report.error is not None:
         case = ET.SubElement(element, "testcase", classname=classname, name="load")

@@ -8,21 +8,21 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, TextIO
 
-from archcheck.render.common import (
+from archcheck.render.lines import (
     VERDICTS,
-    counts_line,
     display_path,
     evidence,
     finding_text,
+    layer_columns,
     mark,
     one_line,
-    rule_ids,
+    settings_line,
     shape_text,
-    summary_rows,
     thousands,
     verdict_line,
-    worst_status,
 )
+from archcheck.render.summary import counts_line, rule_ids, summary_rows
+from archcheck.report import worst_status
 
 if TYPE_CHECKING:
     from archcheck.report import Report
@@ -69,7 +69,7 @@ def report_markdown(report: Report, *, verbose: bool) -> str:
         lines = [f"### {EMOJI[report.status]} archcheck {md(verdict_line(report))}", "", described(report), ""]
     else:
         lines = [
-            f"### {EMOJI['error']} archcheck could not check {md(display_path(report.file))}",
+            f"### {EMOJI['error']} archcheck could not check {md(display_path(report.label))}",
             "",
             md(error.reason),
             "",
@@ -91,6 +91,9 @@ def described(report: Report) -> str:
         text += f" ({md(report.device_note)})"
     if report.input_shape is not None:
         text += f" with input shape {md(shape_text(report.input_shape))}"
+    applied = settings_line(report)
+    if applied:
+        text += f"  \n{md(applied)}"
     for note in report.notes:
         text += f"  \n**Note:** {md(note)}"
     if report.params is not None:
@@ -98,6 +101,8 @@ def described(report: Report) -> str:
             f"  \n**Parameters:** {report.params.total:,} total, {report.params.trainable:,} trainable, "
             f"{report.params.frozen:,} frozen"
         )
+    if report.macs is not None:
+        text += f"  \n**MACs per image:** {report.macs:,}"
     return text
 
 
@@ -123,20 +128,20 @@ def rules_markdown(report: Report) -> list[str]:
 def layers_markdown(report: Report) -> list[str]:
     if not report.layers:
         return []
+    columns = layer_columns(report)
+    header = ["Layer", "Type", "Output shape", "Param #", *(title for title, _ in columns)]
     rows = [
         [
             "&nbsp;" * 2 * layer.depth + md(layer.path or "(model)"),
             md(layer.type),
             md(shape_text(layer.output_shape)) if layer.called else "*never called*",
             thousands(layer.params),
+            *(thousands(value(layer)) for _, value in columns),
         ]
         for layer in report.layers
     ]
     return [
-        *details(
-            f"Layers ({len(report.layers)})",
-            table(["Layer", "Type", "Output shape", "Param #"], rows, right=frozenset({3})),
-        ),
+        *details(f"Layers ({len(report.layers)})", table(header, rows, right=frozenset(range(3, len(header))))),
         "",
     ]
 

@@ -1,9 +1,12 @@
-"""What several formats share, so that a verdict reads the same everywhere."""
+"""The sentences every format shares, so that a verdict, a failing rule or a path reads the same everywhere.
+
+Used by the formats, by ``archcheck.assert_passes`` and by the pytest plugin.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,12 +14,12 @@ from archcheck.phrasing import plural
 
 if TYPE_CHECKING:
     from archcheck.records import Shape
-    from archcheck.report import Finding, Report
+    from archcheck.report import Finding, Layer, Report, RuleResult, Status
 
-SEVERITY = ("passed", "failed", "error")
 # The word for a status in tables: a failure shouts, an error does not
 # (the model may be fine; archcheck could not tell).
-VERDICTS = {"passed": "passed", "failed": "FAILED", "error": "error"}
+VERDICTS: dict[Status, str] = {"passed": "passed", "failed": "FAILED", "error": "error"}
+ELLIPSIS = "…"
 
 
 def mark(passed: bool | None) -> str:
@@ -38,6 +41,26 @@ def shape_text(shape: Shape | None) -> str:
     return "" if shape is None else "[" + ", ".join(str(dim) for dim in shape) + "]"
 
 
+def shorten_left(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters by dropping its start: the end of a path names the file."""
+    if len(text) <= width:
+        return text
+    return ELLIPSIS + text[len(text) - max(0, width - 1) :] if width > 0 else ""
+
+
+# The layer table's columns as students write it by hand, shown when the trace measured them.
+LAYER_MEASURES: list[tuple[str, Callable[[Layer], int | None]]] = [
+    ("RF", lambda layer: layer.receptive_field),
+    ("Jump", lambda layer: layer.jump),
+    ("MACs", lambda layer: layer.macs),
+]
+
+
+def layer_columns(report: Report) -> list[tuple[str, Callable[[Layer], int | None]]]:
+    """The receptive field, jump and MACs columns that some layer of ``report`` has a value for."""
+    return [(title, value) for title, value in LAYER_MEASURES if any(value(layer) is not None for layer in report.layers)]
+
+
 def verdict_line(report: Report) -> str:
     """The one sentence that says how a report came out."""
     if report.error is not None:
@@ -48,6 +71,16 @@ def verdict_line(report: Report) -> str:
         return f"PASSED: {'' if total == 1 else 'all '}{plural(total, 'rule')} {'passes' if total == 1 else 'pass'}"
     ids = ", ".join(rule.id for rule in failing)
     return f"FAILED: {len(failing)} of {plural(total, 'rule')} {'fails' if len(failing) == 1 else 'fail'}: {ids}"
+
+
+def settings_line(report: Report) -> str | None:
+    """Which rules applied: the preset, the config file, the rules switched off (None when unknown)."""
+    if report.preset is None:
+        return None
+    text = f"Preset {report.preset}, " + (f"config {display_path(report.config)}" if report.config else "no config")
+    if report.ignored:
+        text += f"; switched off: {', '.join(report.ignored)}"
+    return text
 
 
 def display_path(path: str, base: str | None = None) -> str:
@@ -63,12 +96,20 @@ def display_path(path: str, base: str | None = None) -> str:
     return path
 
 
-def finding_text(finding: Finding, base: str | None = None, sep: str = "  ") -> str:
-    """``file:line  module  message``, leaving out the parts a finding lacks."""
+def finding_text(finding: Finding, base: str | None = None, sep: str = "  ", path_width: int | None = None) -> str:
+    """``file:line  module  message``, leaving out the parts a finding lacks
+    (``path_width``: the most room the location may take, shortened from the left)."""
     where = display_path(finding.file, base) if finding.file else ""
     if where and finding.line is not None:
         where += f":{finding.line}"
+    if path_width is not None:
+        where = shorten_left(where, path_width)
     return sep.join(part for part in (where, finding.module or "", one_line(finding.message)) if part)
+
+
+def rule_text(rule: RuleResult, base: str | None = None) -> list[str]:
+    """A failing rule as lines of plain text: ``id: message``, then each finding indented."""
+    return [f"{rule.id}: {one_line(rule.message)}", *("  " + finding_text(finding, base) for finding in rule.findings)]
 
 
 def evidence(report: Report) -> list[tuple[str, str]]:
@@ -82,54 +123,3 @@ def failure_reason(report: Report) -> str:
     if report.error is not None:
         return one_line(report.error.reason)
     return "; ".join(f"{rule.id}: {one_line(rule.message)}" for rule in report.failing)
-
-
-def worst_status(reports: list[Report]) -> str:
-    """The status of a batch: an error beats a failure beats a pass."""
-    return max((report.status for report in reports), key=SEVERITY.index, default="passed")
-
-
-def counts(reports: list[Report]) -> dict[str, int]:
-    statuses = [report.status for report in reports]
-    return {"passed": statuses.count("passed"), "failed": statuses.count("failed"), "errors": statuses.count("error")}
-
-
-def counts_line(reports: list[Report]) -> str:
-    tally = counts(reports)
-    return (
-        f"{plural(len(reports), 'model')}: {tally['passed']} passed, {tally['failed']} failed, "
-        f"{plural(tally['errors'], 'error')}"
-    )
-
-
-@dataclass
-class SummaryRow:
-    """One report as a row of the class-wide table (text, markdown and csv)."""
-
-    submission: str  # the target as given, "model.py::Net" when a name was picked
-    file: str
-    model: str
-    status: str
-    params: int | None
-    results: dict[str, bool]  # rule id -> passed, for the rules that were checked
-    reason: str
-
-
-def rule_ids(reports: list[Report]) -> list[str]:
-    """Every rule id seen, in first-seen order: the columns of the class-wide table."""
-    return list(dict.fromkeys(rule.id for report in reports for rule in report.rules))
-
-
-def summary_rows(reports: list[Report]) -> list[SummaryRow]:
-    return [
-        SummaryRow(
-            submission=display_path(report.file),
-            file=display_path(report.path),
-            model=report.model or "",
-            status=report.status,
-            params=report.params.total if report.params else None,
-            results={rule.id: rule.passed for rule in report.rules},
-            reason=failure_reason(report),
-        )
-        for report in reports
-    ]
