@@ -9,16 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["ArchitectureError", "Report", "assert_passes", "check", "check_file"]
+__all__ = ["ArchitectureError", "BadSetting", "Report", "assert_passes", "check", "check_file"]
+
+
+# Where each public name lives; importing it on first use keeps ``import archcheck`` cheap.
+_HOMES = {
+    "check": "archcheck.api",
+    "check_file": "archcheck.api",
+    "assert_passes": "archcheck.api",
+    "ArchitectureError": "archcheck.errors",
+    "BadSetting": "archcheck.errors",
+    "Report": "archcheck.report",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("check", "check_file", "assert_passes", "ArchitectureError"):
-        from archcheck import api
+    if name in _HOMES:
+        import importlib
 
-        return getattr(api, name)
-    if name == "Report":
-        from archcheck.report import Report
-
-        return Report
+        return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'archcheck' has no attribute {name!r}")

@@ -2,120 +2,155 @@
 
 ``check_file`` is what the command line runs (each model in an isolated child
 process by default); ``check`` and ``assert_passes`` are for a project's own
-test suite, where the model is already a trusted object in the process.
+test suite, where the model is already a trusted object in the process.  All
+of them take the settings of ``archcheck.config.SETTINGS`` by their Python
+names (``max_params=8000``), validated as flags and pyproject.toml are.
 Importing this module does not import torch.
 """
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archcheck import errors
-from archcheck.config import (
-    Settings,
-    find_pyproject,
-    format_size,
-    from_pyproject,
-    parse_rule_ids,
-    parse_shape,
-)
+from archcheck.arguments import parse_arguments
+from archcheck.config import SETTINGS, ConfigFile, Given, Settings, Source, find_pyproject, read_config, resolve
 from archcheck.protocol import Request
 from archcheck.records import Trace
+from archcheck.render.lines import rule_text
 from archcheck.report import CheckError, Report, layer_table
 from archcheck.rules import evaluate
-from archcheck.runner import Limits, Outcome, available_cpus, run_isolated
-from archcheck.targets import Target, expand
+from archcheck.runner import Outcome, available_cpus, run_isolated
+from archcheck.targets import DEFAULT_ENTRY, Target, expand
 
 if TYPE_CHECKING:
     from torch import nn
 
-USE_NEAREST = "nearest"  # config=... : the nearest pyproject.toml above each model file
 
-
-@dataclass
+@dataclass(frozen=True)
 class Job:
-    """One model to check, with its settings, or the reason it cannot be checked at all."""
+    """One model file to check, with its settings."""
 
-    label: str
-    target: Target | None = None
-    settings: Settings | None = None
-    error: CheckError | None = None
+    target: Target
+    settings: Settings
 
-    def request(self) -> Request:
-        assert self.target is not None and self.settings is not None
-        return Request(
-            path=str(self.target.path.resolve()),
-            shown_path=str(self.target.path),
-            name=self.target.name,
-            input_shape=self.settings.resolved_input_shape,
-            batch_size=self.settings.batch_size,
-            model_kwargs=self.settings.model_kwargs,
-            stub_imports=self.settings.stub_imports,
-            device=self.settings.device,
-            memory_label=format_size(self.settings.max_memory),
-        )
+
+@dataclass(frozen=True)
+class Refused:
+    """A target that cannot be checked at all (no such file, a bad setting): its report is the reason."""
+
+    path: str
+    name: str | None
+    error: CheckError
+
+    def report(self) -> Report:
+        return Report(path=self.path, name=self.name, error=self.error)
+
+
+Planned = Job | Refused
 
 
 def plan(
-    specs: Sequence[str], overrides: dict[str, Any], config: Path | str | None = USE_NEAREST, entry: str = "model.py"
-) -> list[Job]:
-    """Resolve targets and settings; what is wrong with a target becomes that job's error."""
-    jobs = []
+    specs: Sequence[str],
+    given: Sequence[Given] = (),
+    config: Path | None = None,
+    *,
+    search: bool = True,
+    entry: str = DEFAULT_ENTRY,
+) -> list[Planned]:
+    """Resolve targets and settings; what is wrong with a target becomes its ``Refused``.
+
+    Settings come from ``config`` (else, when ``search``, the nearest pyproject.toml
+    above each model file), then from each of ``given`` in order.
+    """
+    configs: dict[Path, ConfigFile] = {}
+    planned: list[Planned] = []
     for spec in specs:
         try:
             expanded = expand([spec], entry)
         except errors.CannotCheck as error:
-            jobs.append(Job(spec, error=error.as_check_error("load")))
+            planned.append(Refused(spec, None, error.as_check_error("load")))
             continue
-        jobs.extend(_job(item, overrides, config) for item in expanded)
-    return jobs
+        for item in expanded:
+            planned.append(_job(item, given, config, search, configs))
+    return planned
 
 
-def _job(spec: str, overrides: dict[str, Any], config: Path | str | None) -> Job:
-    job = Job(label=spec)
+def _job(spec: str, given: Sequence[Given], config: Path | None, search: bool, configs: dict[Path, ConfigFile]) -> Planned:
     try:
         target = Target.parse(spec)
-        job.label = target.label
-        target.validate()
-        pyproject = find_pyproject(target.path) if config == USE_NEAREST else (Path(config) if config else None)
-        from_file = from_pyproject(pyproject) if pyproject else {}
-        job.target, job.settings = target, Settings().merged({**from_file, **overrides})
     except errors.CannotCheck as error:
-        job.error = error.as_check_error("load")
-    return job
+        return Refused(spec, None, error.as_check_error("load"))
+    try:
+        target.validate()
+        pyproject = config or (find_pyproject(target.path) if search else None)
+        if pyproject is not None and pyproject not in configs:
+            configs[pyproject] = read_config(pyproject)
+        return Job(target, resolve(configs[pyproject] if pyproject else None, *given))
+    except errors.CannotCheck as error:
+        return Refused(str(target.path), target.name, error.as_check_error("load"))
+    except errors.BadSetting as error:
+        return Refused(str(target.path), target.name, CheckError("config", str(error)))
 
 
-def execute(jobs: list[Job], isolate: bool = True, parallel: int = 1) -> list[Report]:
-    """Run every runnable job (in child processes unless ``isolate`` is False) and evaluate its rules."""
-    runnable = [job for job in jobs if job.error is None]
+def jobs_from_arguments(argv: Sequence[str], *given: Given) -> tuple[list[Planned], argparse.Namespace]:
+    """The jobs of a command line ``archcheck ARGV...``, with ``given`` overriding its flags.
+
+    Raises ``errors.UsageError`` or ``errors.BadSetting`` for a bad command line.
+    """
+    namespace = parse_arguments(argv)
+    return jobs_from_namespace(namespace, *given), namespace
+
+
+def jobs_from_namespace(namespace: argparse.Namespace, *given: Given) -> list[Planned]:
+    config = Path(namespace.config) if namespace.config and not namespace.no_config else None
+    return plan(namespace.targets, [namespace.given, *given], config, search=not namespace.no_config, entry=namespace.entry)
+
+
+def execute(jobs: Sequence[Planned], isolate: bool = True, parallel: int = 1) -> list[Report]:
+    """Run every job (in child processes unless ``isolate`` is False) and judge it by its rules."""
+    runnable = [job for job in jobs if isinstance(job, Job)]
     threads = max(1, available_cpus() // max(1, min(parallel, len(runnable))))
     if isolate:
-        work = [(job.request(), _limits(job.settings, threads)) for job in runnable]
+        work = [(_request(job), job.settings.limits(threads)) for job in runnable]
         outcomes = iter(run_isolated(work, parallel))
     else:
-        outcomes = iter([_run_in_process(job.request()) for job in runnable])
+        outcomes = iter([_run_in_process(_request(job)) for job in runnable])
     reports = []
     for job in jobs:
-        if job.error is not None:
-            reports.append(Report(file=job.label, error=job.error))
+        if isinstance(job, Refused):
+            reports.append(job.report())
             continue
         outcome = next(outcomes)
         if outcome.trace is None:
-            reports.append(Report(file=job.label, model=job.target.name, error=outcome.error, output=outcome.output))
+            report = _report(job.settings, str(job.target.path), job.target.name, error=outcome.error)
         else:
-            report = report_of(outcome.trace, job.settings, job.label)
-            report.output = outcome.output
-            reports.append(report)
+            report = report_of(outcome.trace, job.settings, str(job.target.path), job.target.name)
+        report.output = outcome.output
+        reports.append(report)
     return reports
 
 
-def report_of(trace: Trace, settings: Settings, label: str) -> Report:
-    """Judge a trace by the enabled rules: the one report every format renders."""
+def _request(job: Job) -> Request:
+    return job.settings.request(path=str(job.target.path.resolve()), shown_path=str(job.target.path), name=job.target.name)
+
+
+def _report(settings: Settings, path: str, name: str | None, **fields: Any) -> Report:
     return Report(
-        file=label,
+        path=path, name=name, preset=settings.preset, config=settings.config, ignored=list(settings.ignored), **fields
+    )
+
+
+def report_of(trace: Trace, settings: Settings, path: str, name: str | None = None) -> Report:
+    """Judge a trace by the enabled rules: the one report every format renders."""
+    return _report(
+        settings,
+        path,
+        name,
         model=trace.model,
         rules=evaluate(trace, settings.rules, settings.rule_options()),
         params=trace.params,
@@ -125,10 +160,6 @@ def report_of(trace: Trace, settings: Settings, label: str) -> Report:
         layers=layer_table(trace),
         notes=trace.notes,
     )
-
-
-def _limits(settings: Settings, threads: int) -> Limits:
-    return Limits(settings.timeout, settings.max_memory, threads)
 
 
 def _run_in_process(request: Request) -> Outcome:
@@ -148,59 +179,54 @@ def _run_in_process(request: Request) -> Outcome:
         return Outcome(None, error.as_check_error(phase))
 
 
-def check_file(target: str, args: Sequence[str] = (), *, isolate: bool = True) -> Report:
-    """Check one model file as ``archcheck TARGET ARGS...`` would, and return its report."""
-    from archcheck.cli import jobs_from_arguments
+def check_file(target: str, args: Sequence[str] = (), *, isolate: bool = True, **settings: Any) -> Report:
+    """Check one model file as ``archcheck TARGET ARGS...`` would, and return its report.
 
-    jobs, namespace = jobs_from_arguments([target, *args])
+    ``settings`` (``max_params=8000``, ``preset="cifar10"``...) override ``args``;
+    a bad one raises ``errors.BadSetting`` naming it.
+    """
+    given = Given.parse(Source("argument", "archcheck.check_file"), settings)
+    jobs, namespace = jobs_from_arguments([target, *args], given)
     return execute(jobs, isolate=isolate, parallel=namespace.jobs)[0]
 
 
-def check(
-    model: nn.Module,
-    *,
-    input_shape: Sequence[int] | str | None = None,
-    preset: str = "mnist",
-    max_params: int | None = None,
-    ignore: Sequence[str] | str = (),
-    strict_fc: bool = False,
-    batch_size: int = 2,
-) -> Report:
-    """Trace a model object in this process (on a copy, so its BatchNorm statistics stay as they are)."""
+def check(model: nn.Module, *, config: str | Path | None = None, **settings: Any) -> Report:
+    """Trace a model object in this process (on a copy, so its BatchNorm statistics stay as they are).
+
+    ``settings`` are those of the table by their Python names (``preset="cifar10"``,
+    ``max_params=8000``, ``input_shape=(3, 32, 32)``, ``ignore=["dropout"]``);
+    ``config`` reads ``[tool.archcheck]`` (and its presets) from that pyproject.toml
+    first.  A bad setting raises ``errors.BadSetting`` naming it and what is allowed.
+    """
     import copy
 
     import torch
 
-    from archcheck.tracing.inspection import trace_model
+    from archcheck.tracing.step import trace_model
 
-    settings = Settings(
-        preset=preset,
-        max_params=max_params,
-        ignore=parse_rule_ids(ignore),
-        input_shape=parse_shape(input_shape) if input_shape is not None else None,
-        strict_fc=strict_fc,
-        batch_size=batch_size,
-    )
-    request = Request(path="", input_shape=settings.resolved_input_shape, batch_size=batch_size)
+    source = Source("argument", "archcheck.check")
+    for key, value in settings.items():
+        setting = SETTINGS.get(key.replace("_", "-"))
+        if setting is not None and setting.for_files:
+            raise errors.BadSetting(source.where(setting, value), "applies to model files only (use archcheck.check_file)")
+    given = Given.parse(source, settings)
+    resolved = resolve(read_config(Path(config)) if config is not None else None, given)
     parameter = next(iter(model.parameters()), None)
     device = parameter.device.type if parameter is not None else "cpu"
     with torch.device(device):
-        trace = trace_model(copy.deepcopy(model), None, request, device=device)
-    return report_of(trace, settings, type(model).__qualname__)
+        trace = trace_model(copy.deepcopy(model), type(model).__name__, None, resolved.request(path=""), device=device)
+    path = trace.location.file if trace.location else f"<{type(model).__qualname__} object>"
+    return report_of(trace, resolved, path)
 
 
-class ArchitectureError(AssertionError):
-    """A model broke architecture rules; the message lists each failing rule."""
-
-
-def assert_passes(model_or_report: nn.Module | Report, **options: Any) -> Report:
+def assert_passes(model_or_report: nn.Module | Report, **settings: Any) -> Report:
     """Check a model (or take a report) and raise ``ArchitectureError`` listing the rules it fails."""
     __tracebackhide__ = True  # pytest shows the caller's line, not this helper
-    report = model_or_report if isinstance(model_or_report, Report) else check(model_or_report, **options)
+    report = model_or_report if isinstance(model_or_report, Report) else check(model_or_report, **settings)
     if report.error is not None:
-        raise ArchitectureError(f"{report.file}: could not be checked: {report.error.reason}")
+        raise errors.ArchitectureError(f"{report.label}: could not be checked: {report.error.reason}")
     if not report.passed:
-        lines = [f"{report.model or report.file} fails {len(report.failing)} architecture rule(s):"]
-        lines += [f"  {rule.id}: {rule.message}" for rule in report.failing]
-        raise ArchitectureError("\n".join(lines))
+        lines = [f"{report.model or report.label} fails {len(report.failing)} architecture rule(s):"]
+        lines += ["  " + line for rule in report.failing for line in rule_text(rule)]
+        raise errors.ArchitectureError("\n".join(lines))
     return report

@@ -259,3 +259,28 @@ class InternalError(CannotCheck):
 
     def __init__(self, error: BaseException, detail: str | None = None) -> None:
         super().__init__(detail, error=f"{type(error).__name__}: {error}".splitlines()[0])
+
+
+# -- settings and verdicts raised to the caller (not reasons a model cannot be checked) -----------
+
+
+class BadSetting(ValueError):
+    """A setting's value is not allowed.
+
+    The one line names the setting, where the value came from (a flag, a
+    config file's table, an argument of the Python API) and what is allowed,
+    so the same bad value reads the same whichever way it was given.
+    """
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+
+class ArchitectureError(AssertionError):
+    """A model broke architecture rules (``archcheck.assert_passes``); the message lists each failing rule."""
+
+
+class UsageError(ValueError):
+    """The command line is wrong (an unknown option, a missing value); the text is one line."""

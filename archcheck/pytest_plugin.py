@@ -1,24 +1,28 @@
 """pytest plugin (installed with archcheck, registered through the ``pytest11`` entry point).
 
-``pytest --archcheck path/to/model.py`` adds one test item per enabled rule,
-``model.py::archcheck::max-params`` and so on, next to the project's own
-tests; each passes or fails with the rule's message.  Settings come from
-``[tool.archcheck]`` as for the command line, plus ``--archcheck-args``.
-Without ``--archcheck`` the plugin does nothing.  In a test, use
-``archcheck.check(model)`` and ``archcheck.assert_passes(model)``.
+``pytest --archcheck path/to/model.py`` adds one test item per rule the
+preset enables, ``model.py::archcheck::max-params`` and so on, next to the
+project's own tests; each passes or fails with the rule's message.  Settings
+come from ``[tool.archcheck]`` as for the command line, plus
+``--archcheck-args``.  Without ``--archcheck`` the plugin does nothing.  In a
+test, use ``archcheck.check(model)`` and ``archcheck.assert_passes(model)``.
 
 Importing this module must stay cheap (pytest loads it in every run): no torch.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from archcheck.report import Report, RuleResult
+from archcheck.report import Report
+
+ARGS_OPTION = "--archcheck-args"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,9 +32,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="check the architecture of a model file: one test item per rule (repeatable)",
     )
     group.addoption(
-        "--archcheck-args", default="", metavar="ARGS",
+        ARGS_OPTION, default="", metavar="ARGS",
         help="extra archcheck options for those items, e.g. '--max-params 8000 --strict-fc'",
     )
+    _accept_dashed_value(parser)
+
+
+def _accept_dashed_value(parser: pytest.Parser) -> None:
+    """Let ``--archcheck-args --strict-fc`` mean ``--archcheck-args=--strict-fc``.
+
+    argparse reads a lone value that starts with a dash as the next option, and
+    pytest parses its command line before any hook of ours could rewrite it; so
+    the parser's own methods join the option to its value first.  Both spellings
+    are tested (tests/test_plugin.py).
+    """
+
+    def joined(args: Any) -> list[Any]:
+        items = list(args)
+        result = []
+        while items:
+            item = items.pop(0)
+            if os.fspath(item) == ARGS_OPTION and items and os.fspath(items[0]).startswith("-"):
+                item = f"{ARGS_OPTION}={os.fspath(items.pop(0))}"
+            result.append(item)
+        return result
+
+    def wrapped(method: Callable[..., Any]) -> Callable[..., Any]:
+        def parse(args: Any, *rest: Any, **options: Any) -> Any:
+            return method(joined(args), *rest, **options)
+
+        return parse
+
+    for name in ("parse", "parse_known_args", "parse_known_and_unknown_args", "parse_setoption"):
+        if hasattr(parser, name):
+            setattr(parser, name, wrapped(getattr(parser, name)))
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -42,11 +77,15 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     targets = config.getoption("archcheck")
     if not targets:
         return
-    from archcheck.cli import jobs_from_arguments
+    from archcheck.api import Job, jobs_from_arguments
 
-    jobs, _ = jobs_from_arguments([*targets, *shlex.split(config.getoption("archcheck_args"))])
+    try:
+        jobs, _ = jobs_from_arguments([*targets, *shlex.split(config.getoption("archcheck_args"))])
+    except ValueError as error:  # a bad option or setting: errors.UsageError, errors.BadSetting
+        raise pytest.UsageError(f"{ARGS_OPTION}: {error}") from None
     for job in jobs:
-        model = ArchcheckModel.from_parent(session, path=Path(job.target.path if job.target else job.label).resolve())
+        path = job.target.path if isinstance(job, Job) else Path(job.path)
+        model = ArchcheckModel.from_parent(session, path=path.resolve())
         model.job = job
         items.extend(session.genitems(model))  # reports the collection as pytest's own collectors do
 
@@ -54,7 +93,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 class ArchcheckModel(pytest.File):
     """A model file; it is checked once, when its first rule item runs."""
 
-    job: Any = None
+    job: Any = None  # api.Job or api.Refused, set right after from_parent
     _report: Report | None = None
 
     def collect(self) -> list[pytest.Collector]:
@@ -72,8 +111,10 @@ class ArchcheckGroup(pytest.Collector):
     """``model.py::archcheck``: the rules enabled for this model, or one ``load`` item if it cannot be loaded."""
 
     def collect(self) -> list[pytest.Item]:
+        from archcheck.api import Job
+
         job = self.parent.job
-        rules = job.settings.rules if job.error is None else ("load",)
+        rules = job.settings.rules if isinstance(job, Job) else ("load",)
         return [RuleItem.from_parent(self, name=rule_id) for rule_id in rules]
 
 
@@ -83,13 +124,15 @@ class RuleFailed(Exception):
 
 class RuleItem(pytest.Item):
     def runtest(self) -> None:
+        from archcheck.render.lines import display_path, rule_text
+
         model: ArchcheckModel = self.parent.parent  # type: ignore[assignment]
         report = model.report()
         if report.error is not None:
-            raise RuleFailed(f"could not check {report.file}: {report.error.reason}")
+            raise RuleFailed(f"could not check {display_path(report.label)}: {report.error.reason}")
         result = report.rule(self.name)
         if not result.passed:
-            raise RuleFailed(_describe(result))
+            raise RuleFailed("\n".join(rule_text(result)))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, RuleFailed):
@@ -98,12 +141,3 @@ class RuleItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"archcheck {self.name}"
-
-
-def _describe(result: RuleResult) -> str:
-    lines = [f"{result.id} ({result.name}): {result.message}"]
-    lines += [
-        f"  {finding.file}:{finding.line}: {finding.message}" if finding.file else f"  {finding.message}"
-        for finding in result.findings
-    ]
-    return "\n".join(lines)

@@ -1,10 +1,15 @@
-"""What several test files share: a model that passes every rule, and a way to run the real CLI."""
+"""What several test files share: a model that passes every rule, the rules it is checked by, and a way to run the real CLI."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+from archcheck.config import PRESETS
+
+# The rules the default preset runs, from the preset table: tests never spell the list out.
+MNIST_RULES = PRESETS["mnist"].rules
 
 # Passes every mnist rule: conv 72 + BN 16 + 1×1 head 90 = 178 parameters.
 PASSING_MODEL = """
@@ -32,3 +37,4 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
     return subprocess.run(
         [sys.executable, "-m", "archcheck", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from archcheck.api import check_file
-from archcheck.cli import list_rules
-from archcheck.config import parse_shape, parse_size
-from helpers import PASSING_MODEL, PASSING_MODEL_PARAMS, run_cli
+from archcheck.config import PRESETS, parse_shape, parse_size
+from archcheck.render.rule_reference import list_presets, list_rules
+from archcheck.rules import RULE_IDS
+from helpers import MNIST_RULES, PASSING_MODEL, PASSING_MODEL_PARAMS, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,12 +34,12 @@ def test_nearest_pyproject_configures_and_flags_override(tmp_path: Path) -> None
     model = tmp_path / "hw" / "model.py"
     model.write_text(PASSING_MODEL)
     report = check_file(str(model), isolate=False)
-    assert [rule.id for rule in report.rules] == ["max-params", "batchnorm", "dropout", "no-linear"]
+    assert [rule.id for rule in report.rules] == [rule for rule in MNIST_RULES if rule != "gap"]
     assert not report.rule("max-params").passed and "fewer than 100" in report.rule("max-params").message
     overridden = check_file(str(model), ["--max-params", "1000", "--ignore", "dropout"], isolate=False)
-    assert [rule.id for rule in overridden.rules] == ["max-params", "batchnorm", "gap", "no-linear"]
+    assert [rule.id for rule in overridden.rules] == [rule for rule in MNIST_RULES if rule != "dropout"]
     assert overridden.passed
-    assert len(check_file(str(model), ["--no-config"], isolate=False).rules) == 5
+    assert [rule.id for rule in check_file(str(model), ["--no-config"], isolate=False).rules] == list(MNIST_RULES)
 
 
 def test_config_file_can_be_named(tmp_path: Path) -> None:
@@ -48,10 +53,10 @@ def test_config_file_can_be_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ("max_param = 5", "unknown key 'max_param'"),
+        ("max_param = 5", "unknown setting 'max_param'"),
         ("ignore = ['fc']", "unknown rule fc"),
-        ("input-shape = '1,x'", "not a list of positive integers"),
-        ("preset = 'imagenet'", "unknown preset 'imagenet'"),
+        ("input-shape = '1,x'", "expected positive whole numbers like 1,28,28"),
+        ("preset = 'imagenet'", 'preset = "imagenet" in'),
     ],
 )
 def test_bad_config_is_one_line_naming_the_file_and_key(tmp_path: Path, table: str, message: str) -> None:
@@ -109,7 +114,7 @@ def test_factory_class_and_instance_targets(tmp_path: Path) -> None:
     assert check_file(f"{tmp_path}/zoo.py::model", isolate=False).params.total == 36 + 8 + 50
     assert check_file(f"{tmp_path}/zoo.py::Net", ["--model-kwargs", '{"width": 2}'], isolate=False).params.total == 18 + 4 + 30
     several = check_file(f"{tmp_path}/zoo.py", isolate=False)
-    assert several.error is not None and "Net, Wide" in several.error.reason
+    assert several.error is not None and all(f"zoo.py::{name}" in several.error.reason for name in ("Net", "Wide"))
 
 
 def test_directories_and_globs_of_submissions(tmp_path: Path) -> None:
@@ -118,15 +123,16 @@ def test_directories_and_globs_of_submissions(tmp_path: Path) -> None:
     (classroom / "alice" / "model.py").write_text(PASSING_MODEL)
     (classroom / "bob").mkdir()
     (classroom / "bob" / "net.py").write_text(PASSING_MODEL)
+    (classroom / "bob" / "other.py").write_text(PASSING_MODEL)
     (classroom / "carol.py").write_text(PASSING_MODEL.replace("nn.Dropout(0.1)", "nn.Dropout(0.0)"))
     result = run_cli("submissions", "--format", "json", "-j", "2", cwd=tmp_path)
     reports = {Path(r["file"]).as_posix(): r for r in json.loads(result.stdout)["reports"]}
     assert reports["submissions/alice/model.py"]["status"] == "passed"
-    assert "no such file" in reports["submissions/bob/model.py"]["error"]["reason"]
+    assert "is a directory without a model.py" in reports["submissions/bob"]["error"]["reason"]
     assert reports["submissions/carol.py"]["status"] == "failed"
     assert result.returncode == 2
     with_entry = run_cli("submissions/*/*.py", "--format", "csv", cwd=tmp_path)
-    assert with_entry.stdout.count("passed") == 2 and with_entry.returncode == 0
+    assert with_entry.stdout.count("passed") == 3 and with_entry.returncode == 0
 
 
 # -- tracing devices ------------------------------------------------------------------------------
@@ -172,8 +178,17 @@ def test_readme_rule_reference_is_generated_from_the_rules() -> None:
     readme = (REPO / "README.md").read_text()
     match = re.search(r"<!-- rules:start -->\n(.*)<!-- rules:end -->", readme, re.DOTALL)
     assert match, "README.md lacks the generated rule reference"
-    assert match.group(1).strip() == list_rules(markdown=True).strip(), (
+    assert match.group(1).strip() == list_rules("markdown").strip(), (
         "README rule reference is stale: regenerate it with `archcheck --list-rules --format markdown`"
+    )
+
+
+def test_readme_preset_sections_are_generated_from_the_presets() -> None:
+    readme = (REPO / "README.md").read_text()
+    match = re.search(r"<!-- presets:start -->\n(.*)<!-- presets:end -->", readme, re.DOTALL)
+    assert match, "README.md lacks the generated preset sections"
+    assert match.group(1).strip() == list_presets("markdown").strip(), (
+        "README presets are stale: regenerate them with `archcheck --list-presets --format markdown`"
     )
 
 
@@ -182,3 +197,78 @@ def test_output_writes_the_report_to_a_file(tmp_path: Path) -> None:
     result = run_cli("model.py", "--format", "junit", "--output", "report.xml", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout == ""
     assert '<testcase classname="archcheck.model" name="gap"' in (tmp_path / "report.xml").read_text()
+
+
+# -- listings ---------------------------------------------------------------------------------------
+
+
+def test_list_rules_and_presets_in_every_listing_format(tmp_path: Path) -> None:
+    rules = run_cli("--list-rules", "--format", "json", cwd=tmp_path)
+    assert rules.returncode == 0 and [rule["id"] for rule in json.loads(rules.stdout)] == list(RULE_IDS)
+    assert all(rule["why"] and rule["example"] for rule in json.loads(rules.stdout))
+    presets = run_cli("--list-presets", "--format", "json", cwd=tmp_path)
+    listed = {preset["name"]: preset for preset in json.loads(presets.stdout)}
+    assert list(listed) == list(PRESETS)
+    assert listed["cifar10"]["settings"]["min-receptive-field"] == 44 and listed["mnist-8k"]["settings"]["max-params"] == 8000
+    text = run_cli("--list-presets", cwd=tmp_path)
+    assert text.stdout.startswith("mnist: ") and "  input-shape = 3,32,32\n" in text.stdout
+    wrong = run_cli("--list-rules", "--format", "csv", cwd=tmp_path)
+    assert wrong.returncode == 2 and wrong.stderr.startswith("archcheck: error: --list-rules comes as text, markdown, json")
+
+
+# -- a reader that goes away ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "model", "code"), [("text", PASSING_MODEL, 0), ("github", PASSING_MODEL, 0),
+                                                    ("text", PASSING_MODEL.replace("nn.Dropout(0.1)", "nn.Identity()"), 1)])
+def test_a_closed_pipe_keeps_the_exit_code_and_says_nothing(tmp_path: Path, fmt: str, model: str, code: int) -> None:
+    """``archcheck model.py | head -1``: the reader is gone before archcheck writes."""
+    (tmp_path / "model.py").write_text(model)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "archcheck", "model.py", "--format", fmt], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=300) == code and stderr == ""
+
+
+def test_head_sees_the_first_line_and_the_verdict_stands(tmp_path: Path) -> None:
+    (tmp_path / "model.py").write_text(PASSING_MODEL)
+    script = f"set -o pipefail; {shlex.quote(sys.executable)} -m archcheck model.py --format github | head -1"
+    result = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("::notice file=model.py")
+
+
+# -- the command line's own errors ------------------------------------------------------------------
+
+
+def test_an_input_shape_without_channels_says_what_is_expected(tmp_path: Path) -> None:
+    (tmp_path / "model.py").write_text(PASSING_MODEL)
+    result = run_cli("model.py", "--input-shape", "28,28", "--no-config", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        "archcheck: cannot check model.py: --input-shape 28,28: the mnist preset takes 3 numbers,"
+        " C,H,W like 1,28,28 (without the batch)\n"
+    )
+
+
+def test_cli_api_and_plugin_modules_do_not_import_torch() -> None:
+    code = (
+        "import sys, archcheck.cli, archcheck.api, archcheck.arguments, archcheck.config, archcheck.pytest_plugin;"
+        " import archcheck.render.rule_reference; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_only_the_entry_point_imports_the_command_line() -> None:
+    """The library sits below the command line: api, arguments and the plugin never import archcheck.cli."""
+    importers = []
+    for path in (REPO / "archcheck").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "archcheck.cli":
+                importers.append(path.relative_to(REPO).as_posix())
+    assert importers == ["archcheck/__main__.py"]
