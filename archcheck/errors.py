@@ -62,14 +62,6 @@ class BadTarget(CannotCheck):
     message = "{target!r} is not a valid target: use FILE.py or FILE.py::Name"
 
 
-# -- configuration ------------------------------------------------------------------------------
-
-
-class BadConfig(CannotCheck):
-    phase = "config"
-    message = "{where}: {problem}"
-
-
 # -- import ---------------------------------------------------------------------------------
 
 
