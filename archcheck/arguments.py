@@ -12,6 +12,7 @@ how to show them.
 from __future__ import annotations
 
 import argparse
+import textwrap
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -26,6 +27,12 @@ GROUPS = {
     "model": "model",
     "limits": "limits",
 }
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        """Wrap between words only: rule ids such as no-maxpool must not break at their hyphen."""
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -44,6 +51,7 @@ def _count(text: str) -> int:
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="archcheck",
+        formatter_class=HelpFormatter,
         description="Check a PyTorch model's architecture rules by tracing a real forward pass.",
         epilog="Exit codes: 0 all rules pass, 1 a rule fails, 2 a model could not be checked.",
     )

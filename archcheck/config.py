@@ -282,15 +282,16 @@ PRESET_KEYS = ("extends", "description", "assignment", "rules")  # a preset's ow
 # -- where a value came from ----------------------------------------------------------------------
 
 
-def _toml(value: object) -> str:
+def toml_value(value: object) -> str:
+    """A value as it is written in pyproject.toml."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(map(_toml, value)) + "]"
+        return "[" + ", ".join(map(toml_value, value)) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{key} = {_toml(item)}" for key, item in value.items()) + "}"
+        return "{" + ", ".join(f"{key} = {toml_value(item)}" for key, item in value.items()) + "}"
     return str(value)
 
 
@@ -308,7 +309,7 @@ class Source:
             return f"{setting.flag} {setting.show(value)}"
         if self.kind == "argument":
             return f"{self.place}({setting.field}={value!r})"
-        return f"{setting.key} = {_toml(value)} in {self.place}"
+        return f"{setting.key} = {toml_value(value)} in {self.place}"
 
 
 FLAGS = Source("flag")
@@ -393,7 +394,7 @@ def resolve_presets(
         else:
             known = sorted({*resolved, *tables} - {preset_name})
             raise BadSetting(
-                f"extends = {_toml(parent_name)} in {source.place}",
+                f"extends = {toml_value(parent_name)} in {source.place}",
                 f"unknown preset{_did_you_mean(str(parent_name), known)} (presets: {', '.join(known)})",
             )
         resolved[preset_name] = _preset(preset_name, table, source, parent)
@@ -423,7 +424,7 @@ def _preset(preset_name: str, table: Mapping[str, Any], source: Source, parent: 
     for key in ("description", "assignment"):
         text = table.get(key, texts[key])
         if not isinstance(text, str):
-            raise BadSetting(f"{key} = {_toml(text)} in {source.place}", "expected a string")
+            raise BadSetting(f"{key} = {toml_value(text)} in {source.place}", "expected a string")
         texts[key] = text
     if "rules" in table:
         # The built-in presets are checked against the rule registry by a test, and when one is chosen.
@@ -431,7 +432,7 @@ def _preset(preset_name: str, table: Mapping[str, Any], source: Source, parent: 
         try:
             rules = check(table["rules"])
         except ValueError as error:
-            raise BadSetting(f"rules = {_toml(table['rules'])} in {source.place}", str(error)) from None
+            raise BadSetting(f"rules = {toml_value(table['rules'])} in {source.place}", str(error)) from None
     elif parent is not None:
         rules = parent.rules
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from archcheck.config import PRESETS, SETTINGS, Preset
+from archcheck.config import PRESETS, SETTINGS, Preset, toml_value
 from archcheck.rules import RULES, Rule
 
 REFERENCE_FORMATS = ("text", "markdown", "json")
@@ -64,7 +64,9 @@ def list_presets(fmt: str = "text") -> str:
     if fmt == "markdown":
         blocks = []
         for p in presets:
-            settings = ", ".join(f"`{key} = {value}`" for key, value in _settings_of(p))
+            settings = ", ".join(
+                f"`{s.key} = {toml_value(p.values[s.field])}`" for s in SETTINGS.values() if s.field in p.values
+            )
             rules = ", ".join(f"`{rule}`" for rule in p.rules)
             blocks.append(f"### `{p.name}`\n\n> {p.assignment}\n\nRules: {rules}.  \nSettings: {settings}.\n")
         return "\n".join(blocks)
