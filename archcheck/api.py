@@ -11,6 +11,7 @@ Importing this module does not import torch.
 from __future__ import annotations
 
 import argparse
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 from archcheck import errors
 from archcheck.arguments import parse_arguments
-from archcheck.config import SETTINGS, ConfigFile, Given, Settings, Source, find_pyproject, read_config, resolve
+from archcheck.config import (
+    SETTINGS,
+    ConfigFile,
+    Given,
+    Settings,
+    Source,
+    find_pyproject,
+    read_config,
+    resolve,
+)
 from archcheck.protocol import Request
 from archcheck.records import Trace
 from archcheck.render.lines import rule_text
@@ -215,8 +225,15 @@ def check(model: nn.Module, *, config: str | Path | None = None, **settings: Any
     device = parameter.device.type if parameter is not None else "cpu"
     with torch.device(device):
         trace = trace_model(copy.deepcopy(model), type(model).__name__, None, resolved.request(path=""), device=device)
-    path = trace.location.file if trace.location else f"<{type(model).__qualname__} object>"
-    return report_of(trace, resolved, path)
+    return report_of(trace, resolved, trace.location.file if trace.location else _defining_file(model))
+
+
+def _defining_file(model: nn.Module) -> str:
+    """Where the model's class is defined: the report's path for a model object."""
+    try:
+        return inspect.getsourcefile(type(model)) or f"<{type(model).__qualname__} object>"
+    except TypeError:  # a class without a source file
+        return f"<{type(model).__qualname__} object>"
 
 
 def assert_passes(model_or_report: nn.Module | Report, **settings: Any) -> Report:

@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import MNIST_RULES, PASSING_MODEL, PASSING_MODEL_PARAMS, run_cli
 
 from archcheck.api import check_file
 from archcheck.config import PRESETS, parse_shape, parse_size
 from archcheck.render.rule_reference import list_presets, list_rules
 from archcheck.rules import RULE_IDS
-from helpers import MNIST_RULES, PASSING_MODEL, PASSING_MODEL_PARAMS, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 

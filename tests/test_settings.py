@@ -11,14 +11,22 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from helpers import PASSING_MODEL
 
 from archcheck import errors
 from archcheck.api import Job, Refused, check_file, plan
 from archcheck.arguments import build_parser, parse_arguments
-from archcheck.config import PRESETS, SETTINGS, Given, Settings, Source, read_config, resolve
+from archcheck.config import (
+    PRESETS,
+    SETTINGS,
+    Given,
+    Settings,
+    Source,
+    read_config,
+    resolve,
+)
 from archcheck.presets import BUILTIN_PRESETS
 from archcheck.rules import RULE_IDS, Options
-from helpers import PASSING_MODEL
 
 
 def planned(tmp_path: Path, table: str, *flags: str) -> Job | Refused:

@@ -12,7 +12,14 @@ import os
 import secrets
 from typing import TYPE_CHECKING, TextIO
 
-from archcheck.render.lines import display_path, evidence, mark, rule_text, settings_line, verdict_line
+from archcheck.render.lines import (
+    display_path,
+    evidence,
+    mark,
+    rule_text,
+    settings_line,
+    verdict_line,
+)
 from archcheck.render.markdown_format import to_markdown
 from archcheck.report import worst_status
 
