@@ -169,6 +169,7 @@ def report_of(trace: Trace, settings: Settings, path: str, name: str | None = No
         input_shape=trace.input_shape,
         layers=layer_table(trace),
         notes=trace.notes,
+        stubbed=trace.stubbed,
     )
 
 

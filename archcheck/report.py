@@ -33,6 +33,7 @@ class Finding:
     module: str | None = None
     file: str | None = None
     line: int | None = None
+    cell: int | None = None  # in a notebook, the cell (from 1) whose line ``line`` is
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Report:
     input_shape: Shape | None = None
     layers: list[Layer] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # limits of this check worth knowing
+    stubbed: list[str] = field(default_factory=list)  # missing packages replaced by inert stubs
     error: CheckError | None = None
     output: str = ""  # what the model's code printed, shown with --verbose
 
@@ -154,6 +156,7 @@ class Report:
                 for row in data["layers"]
             ],
             notes=data["notes"],
+            stubbed=data["stubbed"],
             error=CheckError(**data["error"]) if data["error"] else None,
         )
 

@@ -663,3 +663,25 @@ def test_rich_prints_a_report_as_the_text_format_does(workspace: Path) -> None:
     out = io.StringIO()
     Console(file=out, width=120, color_system=None).print(measured(workspace))
     assert out.getvalue() == rendered([measured(workspace)], "text")[0]
+
+
+# --- notebooks as model files ---------------------------------------------------------------------
+
+
+def in_a_notebook(root: Path) -> Report:
+    report = failing(root)
+    report.path = str(root / "S5.ipynb")
+    report.stubbed = ["torchsummary"]
+    report.rules[2].findings = [Finding("fc (Linear) is a fully connected layer", "fc", report.path, 6, cell=3)]
+    return report
+
+
+def test_a_finding_in_a_notebook_names_its_cell(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = in_a_notebook(workspace)
+    assert "S5.ipynb:cell 3:6  fc  fc (Linear) is a fully connected layer" in rendered([report], "text")[0]
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(workspace))
+    github = rendered([report], "github")[0].splitlines()
+    assert "::error file=S5.ipynb,title=archcheck no-linear::cell 3, line 6: fc (Linear) is a fully connected layer" in github
+    data = json.loads(rendered([report], "json")[0])
+    assert data["stubbed"] == ["torchsummary"] and data["rules"][2]["findings"][0]["cell"] == 3
+    assert Report.from_dict(data) == report

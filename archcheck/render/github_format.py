@@ -68,7 +68,11 @@ def report_annotations(report: Report, base: str | None) -> list[str]:
             lines.append(command("error", rule.message, file=model_file, title=title))
         for finding in rule.findings:
             where = display_path(finding.file, base) if finding.file else model_file
-            lines.append(command("error", finding.message, file=where, line=finding.line, title=title))
+            if finding.cell is not None:  # GitHub cannot point into a notebook's cell: the message says where
+                message = f"cell {finding.cell}, line {finding.line}: {finding.message}"
+                lines.append(command("error", message, file=where, title=title))
+            else:
+                lines.append(command("error", finding.message, file=where, line=finding.line, title=title))
     return lines
 
 

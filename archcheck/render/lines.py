@@ -100,6 +100,8 @@ def finding_text(finding: Finding, base: str | None = None, sep: str = "  ", pat
     """``file:line  module  message``, leaving out the parts a finding lacks
     (``path_width``: the most room the location may take, shortened from the left)."""
     where = display_path(finding.file, base) if finding.file else ""
+    if where and finding.cell is not None:
+        where += f":cell {finding.cell}"
     if where and finding.line is not None:
         where += f":{finding.line}"
     if path_width is not None:
