@@ -16,11 +16,14 @@ import os
 import shlex
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from archcheck.report import Report
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
 
 ARGS_OPTION = "--archcheck-args"
 
@@ -107,13 +110,20 @@ class ArchcheckModel(pytest.File):
         return self._report
 
 
+def _model_of(node: pytest.Item | pytest.Collector) -> ArchcheckModel:
+    """The model file a group or a rule item belongs to."""
+    model = node.getparent(ArchcheckModel)
+    assert model is not None, node
+    return model
+
+
 class ArchcheckGroup(pytest.Collector):
     """``model.py::archcheck``: the rules enabled for this model, or one ``load`` item if it cannot be loaded."""
 
     def collect(self) -> list[pytest.Item]:
         from archcheck.api import Job
 
-        job = self.parent.job
+        job = _model_of(self).job
         rules = job.settings.rules if isinstance(job, Job) else ("load",)
         return [RuleItem.from_parent(self, name=rule_id) for rule_id in rules]
 
@@ -126,15 +136,14 @@ class RuleItem(pytest.Item):
     def runtest(self) -> None:
         from archcheck.render.lines import display_path, rule_text
 
-        model: ArchcheckModel = self.parent.parent  # type: ignore[assignment]
-        report = model.report()
+        report = _model_of(self).report()
         if report.error is not None:
             raise RuleFailed(f"could not check {display_path(report.label)}: {report.error.reason}")
         result = report.rule(self.name)
         if not result.passed:
             raise RuleFailed("\n".join(rule_text(result)))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, RuleFailed):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
