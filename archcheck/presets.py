@@ -5,7 +5,8 @@ enables, the rules' options, the input shape and the parameter budget, plus
 the assignment's own wording (shown by ``archcheck --list-presets`` and in the
 README).  The keys are those of ``[tool.archcheck.presets.NAME]`` in a
 pyproject.toml, where users define their own the same way; ``extends`` names
-the preset whose values the others start from (``mnist`` when not given).
+the preset whose values a preset starts from (one in a pyproject.toml that
+names none extends ``mnist``; ``mnist`` itself extends nothing).
 ``archcheck.config`` validates these tables with the same settings table as
 every other source, and a test checks every rule id against the registry.
 """
