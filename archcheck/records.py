@@ -9,24 +9,39 @@ tensors or modules.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 Shape = tuple[int, ...]
 
-# What one dimension of an activation holds (``Op.attrs["layout"]`` of reductions): the batch, channels,
-# spatial positions, only some of the positions (a crop), channels and positions flattened together, or size 1.
-BATCH, CHANNEL, SPACE, PART, MIXED, ONE = "batch", "channel", "space", "part", "mixed", "one"
+# What one dimension of an activation holds: the batch, channels, spatial positions, or only part of the
+# positions (a crop).  A dimension made by flattening holds several roles ("channel", "space" after
+# ``x.flatten(1)``); a size-1 or broadcast dimension holds none.
+BATCH, CHANNEL, SPACE, PART = "batch", "channel", "space", "part"
+Roles = tuple[str, ...]  # sorted
+Layout = tuple[Roles, ...]  # one entry per dimension
+
+# Where an operand of a recorded operation comes from: it depends on the model input, it is computed from
+# learned tensors only (an nn.Parameter or any tensor with requires_grad=True), or neither (a buffer, a
+# constant, a tensor built in forward from shapes or random numbers).
+Source = Literal["input", "weight", "constant"]
+INPUT: Source = "input"
+WEIGHT: Source = "weight"
+CONSTANT: Source = "constant"
+
+# The operations rules look at; ``Op.attrs`` holds the facts of each kind (see ``archcheck.tracing.ops``).
+OpKind = Literal["product", "conv", "pool", "reduce", "batch_norm", "dropout"]
 
 
 @dataclass(frozen=True)
 class Location:
-    """A line of the user's code."""
+    """A line of the user's code; in a notebook, ``line`` counts from the top of cell ``cell``."""
 
     file: str
     line: int
+    cell: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
+        return f"{self.file}:cell {self.cell}:{self.line}" if self.cell is not None else f"{self.file}:{self.line}"
 
 
 @dataclass
@@ -50,43 +65,58 @@ class ModuleCall:
     depth: int  # 0 for the model itself
     input_shapes: list[Shape]
     output_shapes: list[Shape]
+    receptive_field: tuple[int, ...] | None = None  # of its output, in input pixels per spatial dimension
+    jump: tuple[int, ...] | None = None  # input pixels between neighbouring output positions
+    macs: int = 0  # multiply-accumulates per image of the operations it ran itself (not its children)
+    location: Location | None = None  # the user's line that called it
 
 
 @dataclass
 class Operand:
-    """Where a tensor argument of a recorded operation came from."""
+    """A tensor argument of a recorded operation, and where it came from."""
 
     shape: Shape
-    source: str  # "input" (derived from the model input), "parameter" (only from parameters) or "constant"
-    parameter: str | None = None  # name of a parameter it derives from, when source == "parameter"
-    mixes_positions: bool = False  # an input-derived tensor whose channels hold flattened spatial positions
+    source: Source
+    weight: str | None = None  # when source == "weight": the learned tensor it is computed from
+    layout: Layout | None = None  # when source == "input": what each dimension holds
 
 
 @dataclass
 class Op:
-    """One functional or tensor operation that matters to a rule.
+    """One operation of the traced training step that matters to a rule, as a node of the dataflow graph.
 
-    ``kind`` is one of: "matmul" (linear, bilinear, matmul, mm, bmm, addmm,
-    einsum, tensordot, multi-head attention projections...), "conv", "pool",
-    "reduce", "batch_norm", "dropout".  ``attrs`` holds the kind-specific facts,
-    documented in ``archcheck.tracing.tracer``.
+    It is recorded at the dispatcher (aten operations), so it is seen however
+    the Python code spelled it.  ``inputs`` are the recorded operations whose
+    results flow into this one (through any unrecorded ones in between);
+    ``reaches_output`` says whether its result flows into the model's output.
     """
 
-    kind: str
-    func: str  # what was called, e.g. "torch.nn.functional.linear", "Tensor.mean"
+    id: int
+    kind: OpKind
+    func: str  # what the user's code called, e.g. "F.linear", "Tensor.mean", or the aten operation
     module: str | None  # innermost module whose forward was running, None at top level
     module_type: str | None
-    location: Location | None  # the user line responsible
+    location: Location | None  # the user line responsible: the call, or where the layer that ran it was built
     operands: list[Operand]
     output_shape: Shape | None
     attrs: dict[str, Any] = field(default_factory=dict)
+    call_site: Location | None = None  # the user's line that called the layer that ran it
+    inputs: list[int] = field(default_factory=list)
+    reaches_output: bool = True
+    contributes: bool | None = None  # False: its gradient is zero, so the output does not change with it
+    receptive_field: tuple[int, ...] | None = None  # of its output
+    jump: tuple[int, ...] | None = None
+    macs: int = 0  # per image
 
 
 @dataclass
 class ParamCount:
-    total: int
+    """Parameters that count toward the budget, each tensor once."""
+
+    total: int  # registered + unregistered
     trainable: int
     frozen: int
+    unregistered: int = 0  # learned tensors the forward pass uses that model.parameters() does not list
 
 
 @dataclass
@@ -94,7 +124,6 @@ class Trace:
     """Everything rules may use."""
 
     model: str  # class or factory name
-    file: str | None
     location: Location | None  # where the model class or factory is defined
     input_shape: Shape  # including the batch dimension
     device: str  # "meta" or "cpu": where the forward pass ran
@@ -103,48 +132,61 @@ class Trace:
     modules: list[DeclaredModule]
     calls: list[ModuleCall]
     ops: list[Op]
+    output_shape: Shape | None = None  # the model's output (the first tensor when it returns several)
+    output_receptive_field: tuple[int, ...] | None = None  # input pixels one output value sees, per spatial dim
+    unregistered: list[str] = field(default_factory=list)  # where the unregistered learned tensors are used
+    macs: int | None = None  # multiply-accumulates per image
     notes: list[str] = field(default_factory=list)  # what the trace could not see, for the report
+    stubbed: list[str] = field(default_factory=list)  # missing packages the file imports, replaced by inert stubs
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """The inverse of ``to_dict`` after a JSON round trip (which turns tuples into lists)."""
+
         def location(value: dict | None) -> Location | None:
             return Location(**value) if value else None
 
-        def shapes(values: list) -> list[Shape]:
-            return [tuple(v) for v in values]
+        def operand(value: dict) -> Operand:
+            return Operand(**{**value, "shape": _tuples(value["shape"]), "layout": _tuples(value["layout"])})
 
         return cls(
-            model=data["model"],
-            file=data["file"],
-            location=location(data["location"]),
-            input_shape=tuple(data["input_shape"]),
-            device=data["device"],
-            device_note=data["device_note"],
-            params=ParamCount(**data["params"]),
-            modules=[
-                DeclaredModule(**{**m, "location": location(m["location"])}) for m in data["modules"]
-            ],
-            calls=[
-                ModuleCall(
-                    **{**c, "input_shapes": shapes(c["input_shapes"]), "output_shapes": shapes(c["output_shapes"])}
-                )
-                for c in data["calls"]
-            ],
-            ops=[
-                Op(
-                    **{
-                        **o,
-                        "location": location(o["location"]),
-                        "operands": [Operand(**{**x, "shape": tuple(x["shape"])}) for x in o["operands"]],
-                        "output_shape": tuple(o["output_shape"]) if o["output_shape"] is not None else None,
-                    }
-                )
-                for o in data["ops"]
-            ],
-            notes=data["notes"],
+            **{
+                **data,
+                "location": location(data["location"]),
+                "input_shape": _tuples(data["input_shape"]),
+                "output_shape": _tuples(data["output_shape"]),
+                "output_receptive_field": _tuples(data["output_receptive_field"]),
+                "params": ParamCount(**data["params"]),
+                "modules": [DeclaredModule(**{**m, "location": location(m["location"])}) for m in data["modules"]],
+                "calls": [
+                    ModuleCall(
+                        **{
+                            **c,
+                            "input_shapes": [tuple(shape) for shape in c["input_shapes"]],
+                            "output_shapes": [tuple(shape) for shape in c["output_shapes"]],
+                            "receptive_field": _tuples(c["receptive_field"]),
+                            "jump": _tuples(c["jump"]),
+                            "location": location(c["location"]),
+                        }
+                    )
+                    for c in data["calls"]
+                ],
+                "ops": [
+                    Op(
+                        **{
+                            **o,
+                            **{k: _tuples(o[k]) for k in _OP_TUPLES},
+                            "location": location(o["location"]),
+                            "call_site": location(o["call_site"]),
+                            "operands": [operand(x) for x in o["operands"]],
+                        }
+                    )
+                    for o in data["ops"]
+                ],
+            }
         )
 
     def ops_of(self, kind: str) -> list[Op]:
@@ -153,3 +195,15 @@ class Trace:
     def module(self, path: str | None) -> DeclaredModule | None:
         return next((m for m in self.modules if m.path == path), None)
 
+
+
+_OP_TUPLES = ("output_shape", "attrs", "receptive_field", "jump")
+
+
+def _tuples(value: Any) -> Any:
+    """Lists back into tuples, inside dicts too: shapes, layouts and attributes are all tuples."""
+    if isinstance(value, list):
+        return tuple(_tuples(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _tuples(item) for key, item in value.items()}
+    return value

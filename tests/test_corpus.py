@@ -6,6 +6,8 @@ what archcheck must report for it::
     # expect: max-params=fail batchnorm=pass dropout=pass gap=pass no-linear=pass
     # params: 23760
     # frozen: 18432      (optional: expected frozen-parameter count)
+    # unregistered: 170  (optional: learned tensors forward uses that model.parameters() does not list;
+    #                     archcheck's total is params + unregistered)
     # args: --strict-fc  (optional: extra CLI arguments)
     # target: Name       (optional: class or factory to check, i.e. FILE::Name)
     # why: one line of explanation
@@ -37,7 +39,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
-RULES = ("max-params", "batchnorm", "dropout", "gap", "no-linear")
+RULES = ("max-params", "batchnorm", "dropout", "gap", "no-linear", "num-classes")  # the mnist preset's
 VERDICTS = ("pass", "fail")
 DEFAULT_INPUT_SHAPE = (1, 28, 28)
 BATCH = 2
@@ -54,6 +56,7 @@ class Case:
     args: list[str] = field(default_factory=list)
     target: str | None = None
     frozen: int | None = None
+    unregistered: int = 0
     markers: list[tuple[str, int]] = field(default_factory=list)
     variant: str | None = None  # the extra arguments of an '# also:' line
 
@@ -104,7 +107,7 @@ def parse_cases(path: Path) -> list[Case]:
         if (variant := _ALSO.match(line)) is not None:
             also.append(variant.groups())
             continue
-        m = re.match(r"#\s*(expect|params|frozen|args|target|why)\s*:\s*(.*?)\s*$", line)
+        m = re.match(r"#\s*(expect|params|frozen|unregistered|args|target|why)\s*:\s*(.*?)\s*$", line)
         if m:
             if m.group(1) in headers:
                 raise HeaderError(f"{path.name}: duplicate '# {m.group(1)}:' header")
@@ -133,6 +136,7 @@ def parse_cases(path: Path) -> list[Case]:
         args=shlex.split(headers.get("args", "")),
         target=headers.get("target") or None,
         frozen=int(headers["frozen"]) if "frozen" in headers else None,
+        unregistered=int(headers.get("unregistered", 0)),
         markers=markers,
     )
     variants = [
@@ -224,7 +228,8 @@ def test_hand_count(case: Case):
     model = _build_independently(case)
     model.train()
     out = model(torch.randn(BATCH, *_input_shape(case)))  # also materialises lazy modules
-    assert tuple(out.shape) == (BATCH, 10), f"{case.name}: output shape {tuple(out.shape)}"
+    if case.expect["num-classes"] == "pass":
+        assert tuple(out.shape) == (BATCH, 10), f"{case.name}: output shape {tuple(out.shape)}"
     params = list(model.parameters())  # de-duplicated by identity; excludes buffers
     total = sum(p.numel() for p in params)
     assert total == case.params, f"{case.name}: header says {case.params}, PyTorch counts {total}"
@@ -293,8 +298,14 @@ def test_corpus_verdicts(case: Case):
                 f"    archcheck says: {rule.message}\n{_describe_findings(rule)}"
             )
     total = report.params.total
-    if total != case.params:
-        problems.append(f"  {case.name}: params.total: expected {case.params} (hand count), got {total}")
+    if total != case.params + case.unregistered:
+        problems.append(
+            f"  {case.name}: params.total: expected {case.params + case.unregistered} (hand count), got {total}"
+        )
+    if report.params.unregistered != case.unregistered:
+        problems.append(
+            f"  {case.name}: params.unregistered: expected {case.unregistered}, got {report.params.unregistered}"
+        )
     if case.frozen is not None:
         frozen = getattr(report.params, "frozen", None)
         if frozen != case.frozen:

@@ -3,11 +3,15 @@
 A hypothesis strategy writes the source of a random small CNN from a fixed
 vocabulary (convolutions, BatchNorm, Dropout, ReLU, max and average pools, the
 many spellings of global average pooling, global max pooling, several heads,
-shared modules, tied weights, frozen layers).  While it writes each line it
-records what that line really does when the training-mode forward pass runs on
-a batch of 1x28x28 inputs: which operations execute (with what p), whether an
-average over a whole map larger than 1x1 happens, whether a fully connected
-layer executes.  The expected parameter count is computed twice without
+shared modules, tied weights, frozen layers, and decorations whose result is
+thrown away: a BatchNorm whose output is discarded or multiplied by zero, a
+dropout of a side value, a GAP kept on the side).  While it writes each line
+it records what that line really contributes to the output of a training-mode
+forward pass on a batch of 1x28x28 inputs: whether a batch normalisation, a
+dropout with p > 0 and an average over a whole map larger than 1x1 take part in
+the output, and which learned layers are fully connected (judged at the end:
+a 1×1 convolution on a 1×1 map is allowed only as the last learned layer after
+a global average pool).  The expected parameter count is computed twice without
 archcheck: by the generator's own bookkeeping and by plain PyTorch (the
 elements of the unique ``nn.Parameter`` objects reachable from the model,
 deduplicated by identity).
@@ -33,7 +37,7 @@ from torch import nn
 import archcheck
 from archcheck.api import check_file
 
-RULES = ("max-params", "batchnorm", "dropout", "gap", "no-linear")
+RULES = ("max-params", "batchnorm", "dropout", "gap", "no-linear", "num-classes")
 INPUT_SIZE = 28
 CLASSES = 10
 MAX_CHANNELS = 8
@@ -41,18 +45,30 @@ MAX_CHANNELS = 8
 # -- the oracle: what a generated model really does -------------------------------------------------
 
 
-def conv_is_fc(kernel: int, padding: int, size: int, strict_fc: bool) -> bool:
+@dataclass
+class Layer:
+    """One application of a learned layer that mixes features, as the oracle sees it."""
+
+    kernel: int
+    padding: int
+    size: int  # of the map it runs on
+    after_gap: bool  # a global average pool ran before it
+    dense: bool = False  # nn.Linear or a matrix product with a weight
+
+
+def conv_is_fc(kernel: int, padding: int, size: int, strict_fc: bool, allowed_head: bool) -> bool:
     """A convolution on a ``size``×``size`` map is an FC layer when one window covers all of it.
 
     On a map larger than 1×1 that makes it a dense layer in disguise; on a 1×1
-    map (a 1×1 convolution after GAP) it is allowed unless ``strict_fc``.
-    The generator never produces the ambiguous cases (a padded 3×3 kernel on a
-    1×1 or 2×2 map), so this simple reading is enough.
+    map it is allowed only as the final classifier after a GAP (``allowed_head``),
+    and not at all with ``strict_fc``.  The generator never produces the
+    ambiguous cases (a padded 3×3 kernel on a 1×1 or 2×2 map), so this simple
+    reading is enough.
     """
     covers = kernel - padding >= size
     if not covers:
         return False
-    return size > 1 or strict_fc
+    return size > 1 or strict_fc or not allowed_head
 
 
 @dataclass
@@ -77,12 +93,22 @@ class Plan:
     tensors: dict[str, int] = field(default_factory=dict)
     owns: dict[str, list[str]] = field(default_factory=dict)
     frozen_modules: set[str] = field(default_factory=set)
-    # what executes
+    # what takes part in the output
     batchnorm: bool = False
     dropout: bool = False
     gap: bool = False
-    fc: bool = False
+    layers: list[Layer] = field(default_factory=list)
+    outputs: int = 0  # values per sample
     max_params: int | None = None
+
+    @property
+    def fc(self) -> bool:
+        last = self.layers[-1] if self.layers else None
+        return any(
+            layer.dense
+            or conv_is_fc(layer.kernel, layer.padding, layer.size, self.strict_fc, layer.after_gap and layer is last)
+            for layer in self.layers
+        )
 
     # parameters --------------------------------------------------------------------------------
     def own(self, module: str, **tensors: int) -> None:
@@ -112,6 +138,7 @@ class Plan:
             "dropout": self.dropout,
             "gap": self.gap,
             "no-linear": not self.fc,
+            "num-classes": self.outputs == CLASSES,
         }
 
     # source ------------------------------------------------------------------------------------
@@ -171,12 +198,11 @@ class Builder:
         return self.size >= 3  # 3×3: padding 1 keeps the size, padding 0 needs at least 3×3
 
     def apply_conv(self, conv: Conv, attribute: str) -> None:
-        fc = conv_is_fc(conv.kernel, conv.padding, self.size, self.plan.strict_fc)
-        self.plan.fc |= fc
+        self.plan.layers.append(Layer(conv.kernel, conv.padding, self.size, self.plan.gap))
         self.plan.forward.append(f"x = self.{attribute}(x)")
         self.size = self.size + 2 * conv.padding - conv.kernel + 1
         self.channels = conv.cout
-        self.say(f"{attribute}: conv k{conv.kernel} p{conv.padding} {conv.cin}->{conv.cout}{' (FC!)' if fc else ''}")
+        self.say(f"{attribute}: conv k{conv.kernel} p{conv.padding} {conv.cin}->{conv.cout}")
 
     # body steps -------------------------------------------------------------------------------
     def step_conv(self) -> None:
@@ -254,6 +280,27 @@ class Builder:
                 self.plan.forward.append(f"x = self.{name}(x)")
         self.plan.dropout |= called and p > 0
         self.say(f"{form}(p={p}){'' if called else ' declared, never called'}")
+
+    def step_decoration(self) -> None:
+        """An operation whose result does not take part in the output: it must not count."""
+        form = self.draw(st.sampled_from(["bn-discarded", "bn-no-grad", "bn-times-zero", "dropout-discarded",
+                                          "dropout-constant", "gap-on-the-side"]))
+        if form.startswith("bn"):
+            name = self.name("bn")
+            self.plan.init.append(f"self.{name} = nn.BatchNorm2d({self.channels})")
+            self.plan.own(name, weight=self.channels, bias=self.channels)
+            self.plan.forward.append({
+                "bn-discarded": f"_ = self.{name}(x)",
+                "bn-no-grad": f"with torch.no_grad(): self.{name}(x)",
+                "bn-times-zero": f"x = x + 0 * self.{name}(x)",
+            }[form])
+        elif form == "dropout-discarded":
+            self.plan.forward.append("_ = F.dropout(x, 0.5, training=self.training)")
+        elif form == "dropout-constant":
+            self.plan.forward.append("x = x + F.dropout(torch.ones(1), 0.5, training=self.training).sum() * 0")
+        else:
+            self.plan.forward.append("self.side = x.mean((2, 3))  # kept for plotting")
+        self.say(f"decoration: {form} (does not count)")
 
     def step_relu(self) -> None:
         if self.draw(st.booleans()):
@@ -360,19 +407,21 @@ class Builder:
             self.plan.own(name, weight=features * CLASSES, **({"bias": CLASSES} if bias else {}))
             self.freezable.append(name)
             self.plan.forward.append(f"x = self.{name}(x.flatten(1))")
-            self.plan.fc = True
+            self.plan.layers.append(Layer(1, 0, self.size, self.plan.gap, dense=True))
+            self.channels, self.size = CLASSES, 1
             self.say(f"Linear({features}, {CLASSES})")
         elif choice == "matmul":
             self.plan.init.append(f"self.W = nn.Parameter(torch.randn({features}, {CLASSES}) * 0.01)")
             self.plan.tensors["W"] = features * CLASSES
             self.plan.forward.append("x = x.flatten(1) @ self.W")
-            self.plan.fc = True
+            self.plan.layers.append(Layer(1, 0, self.size, self.plan.gap, dense=True))
+            self.channels, self.size = CLASSES, 1
             self.say(f"x @ W ({features}x{CLASSES})")
 
 
 BODY_STEPS = [
     "conv", "conv", "conv", "reuse", "reuse", "tie", "tie", "batchnorm", "batchnorm", "dropout", "dropout",
-    "relu", "maxpool", "maxpool", "avgpool", "freeze",
+    "relu", "maxpool", "maxpool", "avgpool", "freeze", "decoration", "decoration",
 ]
 
 
@@ -387,6 +436,7 @@ def plans(draw: st.DrawFn) -> Plan:
     if draw(st.booleans()):  # freeze something at the very end too (a head, say)
         builder.step_freeze()
     plan = builder.plan
+    plan.outputs = builder.channels * builder.size * builder.size
     total = plan.total
     plan.max_params = draw(st.sampled_from([None, max(1, total), total + 1, max(1, total - 1), 20_000]))
     return plan
@@ -430,7 +480,7 @@ def test_generated_models_in_process(plan: Plan) -> None:
     with torch.no_grad():
         output = model.train()(torch.randn(2, 1, INPUT_SIZE, INPUT_SIZE))
     assert output.shape[0] == 2
-    report = archcheck.check(model, input_shape=(1, INPUT_SIZE, INPUT_SIZE), max_params=plan.max_params,
+    report = archcheck.check(model, input_shape=(1, INPUT_SIZE, INPUT_SIZE), max_params=plan.limit,
                              strict_fc=plan.strict_fc)
     assert_report_matches(report, plan)
 
@@ -456,19 +506,20 @@ def test_generated_model_files(plan: Plan, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kernel", "padding", "size", "strict", "expected"),
+    ("kernel", "padding", "size", "strict", "head", "expected"),
     [
-        (3, 0, 3, False, True),  # the kernel is the whole 3×3 map
-        (3, 0, 4, False, False),
-        (3, 1, 3, False, False),
-        (1, 0, 1, False, False),  # 1×1 conv after GAP: allowed...
-        (1, 0, 1, True, True),  # ...unless strict
-        (1, 0, 7, True, False),
-        (7, 0, 7, False, True),
+        (3, 0, 3, False, True, True),  # the kernel is the whole 3×3 map
+        (3, 0, 4, False, True, False),
+        (3, 1, 3, False, True, False),
+        (1, 0, 1, False, True, False),  # 1×1 conv as the last layer after GAP: allowed...
+        (1, 0, 1, True, True, True),  # ...unless strict
+        (1, 0, 1, False, False, True),  # ...and only there (no GAP before it, or another layer after it)
+        (1, 0, 7, True, False, False),
+        (7, 0, 7, False, True, True),
     ],
 )
-def test_oracle_fixed_points(kernel: int, padding: int, size: int, strict: bool, expected: bool) -> None:
-    assert conv_is_fc(kernel, padding, size, strict) is expected
+def test_oracle_fixed_points(kernel: int, padding: int, size: int, strict: bool, head: bool, expected: bool) -> None:
+    assert conv_is_fc(kernel, padding, size, strict, head) is expected
 
 
 # -- rare corners of the vocabulary, pinned down (random examples reach them seldom) ------------------
@@ -492,16 +543,28 @@ CORNERS = {
         ["x = F.max_pool2d(x, 8)", "x = self.c(x)", "x = x.mean((2, 3))"],
         False, {"gap": False, "no-linear": False},
     ),
-    # a 1×1 conv on a 1×1 map reached by max pooling: allowed, unless strict
-    "conv1-on-1x1": (
+    # a 1×1 conv on a 1×1 map reached by max pooling is a dense layer: no GAP made that map
+    "conv1-on-1x1-without-gap": (
         ["self.c = nn.Conv2d(1, 4, 1)"],
         ["x = F.max_pool2d(x, 28)", "x = self.c(x)"],
-        False, {"gap": False, "no-linear": True},
+        False, {"gap": False, "no-linear": False},
     ),
-    "conv1-on-1x1-strict": (
+    # after a GAP, as the last layer: allowed, unless strict
+    "conv1-after-gap": (
         ["self.c = nn.Conv2d(1, 4, 1)"],
-        ["x = F.max_pool2d(x, 28)", "x = self.c(x)"],
-        True, {"gap": False, "no-linear": False},
+        ["x = F.adaptive_avg_pool2d(x, 1)", "x = self.c(x)"],
+        False, {"gap": True, "no-linear": True},
+    ),
+    "conv1-after-gap-strict": (
+        ["self.c = nn.Conv2d(1, 4, 1)"],
+        ["x = F.adaptive_avg_pool2d(x, 1)", "x = self.c(x)"],
+        True, {"gap": True, "no-linear": False},
+    ),
+    # a GAP kept on the side, a BatchNorm whose result is thrown away: neither counts
+    "decorations-do-not-count": (
+        ["self.bn = nn.BatchNorm2d(1)"],
+        ["_ = self.bn(x)", "self.side = x.mean((2, 3))", "x = F.max_pool2d(x, 28)"],
+        False, {"gap": False, "batchnorm": False},
     ),
 }
 

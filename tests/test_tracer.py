@@ -1,4 +1,4 @@
-"""The tracer's bookkeeping: dimension roles through reshapes, and never breaking a model it cannot read."""
+"""The tracer's bookkeeping: dimension roles through reshapes, the dataflow graph, and never breaking a model."""
 
 from __future__ import annotations
 
@@ -7,45 +7,142 @@ import torch
 from torch import nn
 
 from archcheck import api
-from archcheck.tracing import tracer
-from archcheck.records import BATCH, CHANNEL, MIXED, ONE, PART, SPACE
+from archcheck.protocol import Request
+from archcheck.records import BATCH, CHANNEL, PART, SPACE
+from archcheck.tracing import layout, ops
+from archcheck.tracing.recorder import Recorder
+from archcheck.tracing.step import trace_model
 from helpers import PASSING_MODEL
+
+NCHW = (2, 16, 7, 7)
 
 
 @pytest.mark.parametrize(
-    ("before", "after", "expected"),
+    ("after", "expected"),
     [
-        ((2, 16, 7, 7), (2, 16, 49), (BATCH, CHANNEL, SPACE)),  # x.flatten(2): positions stay positions
-        ((2, 16, 7, 7), (2, 784), (BATCH, MIXED)),  # x.flatten(1): channels and positions mixed
-        ((2, 16, 7, 7), (2, 784, 1, 1), (BATCH, MIXED, ONE, ONE)),  # ... even reshaped to a "1×1 map"
-        ((2, 16, 1, 1), (2, 16), (BATCH, CHANNEL)),  # after GAP, flattening mixes nothing
-        ((2, 10, 7, 7), (2, 2, 245), (BATCH, MIXED, MIXED)),  # group-wise view
-        ((2, 16, 7, 7), (2, 4, 4, 7, 7), (BATCH, CHANNEL, CHANNEL, SPACE, SPACE)),  # channel groups
+        ((2, 16, 49), ((BATCH,), (CHANNEL,), (SPACE,))),  # x.flatten(2): positions stay positions
+        ((2, 784), ((BATCH,), (CHANNEL, SPACE))),  # x.flatten(1): channels and positions together
+        ((2, 784, 1, 1), ((BATCH,), (CHANNEL, SPACE), (), ())),  # ... even reshaped to a "1×1 map"
+        ((2, 4, 4, 7, 7), ((BATCH,), (CHANNEL,), (CHANNEL,), (SPACE,), (SPACE,))),  # channel groups
     ],
 )
-def test_reshape_roles(before, after, expected) -> None:
-    assert tracer.regrouped(before, after, tracer.default_layout(before)) == expected
+def test_reshape_roles(after, expected) -> None:
+    assert layout.roles(layout.reshaped(layout.default_dims(NCHW), NCHW, after)) == expected
 
 
-def test_permute_and_crop_roles() -> None:
-    model = nn.Sequential(nn.Conv2d(1, 4, 3))
-    seen = tracer.Tracer(model)
-    x = torch.randn(2, 1, 8, 8)
-    with seen.recording(x):
-        y = model(x)
-        channels_last = y.permute(0, 2, 3, 1)
-        crop = y[:, :, :3, :]
-    assert seen.layout(channels_last) == (BATCH, SPACE, SPACE, CHANNEL)
-    assert seen.layout(crop) == (BATCH, CHANNEL, PART, SPACE)
+def test_a_flattened_map_split_back_holds_channels_and_positions_again() -> None:
+    """``x.view(b, -1).view(b, c, -1)`` is a GAP's input again, not a mix."""
+    flat = layout.reshaped(layout.default_dims(NCHW), NCHW, (2, 784))
+    back = layout.reshaped(flat, (2, 784), (2, 16, 49))
+    assert layout.roles(back) == ((BATCH,), (CHANNEL,), (SPACE,))
 
 
-def test_an_unreadable_call_is_reported_not_fatal(tmp_path, monkeypatch) -> None:
+def test_misaligned_reshapes_mix_what_they_touch() -> None:
+    roles = layout.roles(layout.reshaped(layout.default_dims((2, 6, 5, 5)), (2, 6, 5, 5), (2, 15, 10)))
+    assert roles[0] == (BATCH,)
+    assert set(roles[1]) == set(roles[2]) == {CHANNEL, SPACE}
+
+
+def test_the_one_channel_of_a_grey_image_is_a_channel() -> None:
+    assert layout.roles(layout.default_dims((2, 1, 28, 28)))[1] == (CHANNEL,)
+    pooled = layout.reshaped(layout.default_dims((2, 16, 1, 1)), (2, 16, 1, 1), (2, 16))
+    assert layout.roles(pooled) == ((BATCH,), (CHANNEL,))
+
+
+def _trace(model: nn.Module, shape=(1, 8, 8)):
+    request = Request(path="", input_shape=shape, batch_size=2)
+    return trace_model(model, type(model).__name__, None, request, "cpu")
+
+
+def test_permutes_and_crops_are_followed() -> None:
+    class Probe(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3)
+
+        def forward(self, x):
+            y = self.conv(x)
+            channels_last = y.permute(0, 2, 3, 1).mean((1, 2))
+            crop = y[:, :, :3, :].mean((2, 3))
+            return channels_last + crop
+
+    reductions = [op for op in _trace(Probe()).ops if op.kind == "reduce"]
+    assert [op.attrs["layout"] for op in reductions] == [
+        ((BATCH,), (SPACE,), (SPACE,), (CHANNEL,)),
+        ((BATCH,), (CHANNEL,), (PART,), (SPACE,)),
+    ]
+
+
+def test_every_recorded_operation_knows_whether_its_result_reaches_the_output() -> None:
+    class SideBranch(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3)
+            self.side = nn.Conv2d(1, 4, 3)
+
+        def forward(self, x):
+            self.kept = self.side(x)  # computed, never used
+            return self.conv(x).mean((2, 3))
+
+    trace = _trace(SideBranch())
+    reaches = {op.module: op.reaches_output for op in trace.ops if op.kind == "conv"}
+    assert reaches == {"conv": True, "side": False}
+    mean = next(op for op in trace.ops if op.kind == "reduce")
+    conv = next(op for op in trace.ops if op.module == "conv")
+    assert mean.inputs == [conv.id]
+
+
+def test_a_result_multiplied_by_zero_does_not_contribute() -> None:
+    class Zeroed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3)
+            self.bn = nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            x = self.conv(x)
+            return (x + 0 * self.bn(x)).mean((2, 3))
+
+    bn = next(op for op in _trace(Zeroed()).ops if op.kind == "batch_norm")
+    assert bn.reaches_output and bn.contributes is False
+
+
+def test_the_training_step_runs_with_gradients_on() -> None:
+    seen = []
+
+    class Spy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3)
+
+        def forward(self, x):
+            seen.append((torch.is_grad_enabled(), self.training))
+            return self.conv(x).mean((2, 3))
+
+    with torch.no_grad():  # even when the caller is not
+        _trace(Spy())
+    assert seen == [(True, True)]
+
+
+def test_an_operation_the_recorder_cannot_describe_is_reported_not_fatal(tmp_path, monkeypatch) -> None:
     def unreadable(*args):
         raise TypeError("an argument form this describer does not know")
 
-    monkeypatch.setitem(tracer._KINDS, "adaptive_avg_pool2d", ("pool", unreadable))
+    monkeypatch.setitem(ops.DESCRIBERS, "mean", unreadable)
     (tmp_path / "model.py").write_text(PASSING_MODEL)
     report = api.check_file(str(tmp_path / "model.py"), isolate=False)
     assert report.error is None
-    assert report.notes == ["could not read the arguments of F.adaptive_avg_pool2d, so it was not checked"]
-    assert not report.rule("gap").passed
+    assert "could not read the arguments of aten.mean, so it was not checked" in report.notes
+
+
+def test_the_recorder_leaves_tensors_alone() -> None:
+    """Recording changes no value: the traced output equals a plain forward pass."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 10)).eval()
+    x = torch.randn(2, 1, 8, 8)
+    expected = model(x)
+    recorder = Recorder(model, x)
+    with recorder.recording():
+        got = model(x)
+    assert torch.equal(got, expected)
+    assert [node.name for node in recorder.nodes if node.recorded] == ["convolution", "addmm"]

@@ -22,7 +22,18 @@ __all__ = ["RULES", "RULE_IDS", "Options", "Rule", "Verdict", "evaluate"]
 
 
 # The order rules are run and reported in.
-_MODULES = ("max_params", "batchnorm", "dropout", "gap", "no_linear")
+_MODULES = (
+    "max_params",
+    "batchnorm",
+    "dropout",
+    "gap",
+    "no_linear",
+    "num_classes",
+    "no_maxpool",
+    "depthwise_separable",
+    "dilated_conv",
+    "receptive_field",
+)
 
 RULES: dict[str, Rule] = {}
 for _name in _MODULES:

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 2200
 # why: self-attention over spatial positions with q/k/v from 1x1 convs: the matmuls (q @ k^T, attn @ v) are between activations only, which is not an FC layer
 import torch

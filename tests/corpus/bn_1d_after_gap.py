@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1404
 # why: the only batch norm is a BatchNorm1d on the pooled (2, 10) logits; it still executes, so batchnorm passes
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=fail dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=fail dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: BatchNorm2d modules are declared in __init__ (their 48 params still count) but forward never calls them, so no batch norm executes
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: batch norm only through F.batch_norm with the model's own affine Parameters and running-stat buffers (buffers not counted); no nn.BatchNorm module anywhere
 import torch

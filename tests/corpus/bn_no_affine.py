@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1384
 # why: BatchNorm2d(affine=False) has no parameters (only running-stat buffers) but is still batch norm
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=fail dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=fail dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: InstanceNorm2d and GroupNorm (and LayerNorm without params) normalise but are not batch norm
 import torch

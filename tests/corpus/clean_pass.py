@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: small clean model: conv/BN/ReLU/Dropout x2, 1x1 conv head on the 7x7 map, AdaptiveAvgPool2d(1); everything passes
 # also: --max-params 1432 => max-params=fail ; --max-params lowers the budget to exactly the total (1,432): strictly below fails

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=fail dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=fail dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: the BatchNorms are called only under 'if x.min() < 0:' right after a ReLU, which is never true on real data, so no batch norm executes (a static reading of forward would wrongly see them)
 import torch

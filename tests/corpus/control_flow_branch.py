@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1602
 # why: data-dependent 'if (x >= 0).all():' after a ReLU (cannot run on meta tensors; always true on real data): the taken branch has the only dropout and the GAP; the never-taken else branch holds an nn.Linear, which does not execute
 import torch

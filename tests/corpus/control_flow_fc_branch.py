@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1442
 # why: the taken side of a data-dependent branch ('if x.abs().sum() >= 0:', needs real tensors) does F.linear with parameters, so an FC layer executes; the untaken side uses a conv head
 import torch

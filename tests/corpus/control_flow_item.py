@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: forward calls .item() (scalar normalisation) and loops a data-dependent number of times; needs the real-tensor fallback; all rules pass
 import torch

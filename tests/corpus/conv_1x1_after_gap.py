@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1442
 # why: GAP first, then a 1x1 Conv2d(16, 10, 1) with bias on the 1x1 map: allowed by default (not --strict-fc)
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1442
 # args: --strict-fc
 # why: same as conv_1x1_after_gap but with --strict-fc: the 1x1 conv on the 1x1 map after GAP is an FC layer

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: an abstract base class (no forward, only helpers) plus one concrete subclass; the base is not a candidate, so discovery picks ConcreteNet without a target
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=fail gap=fail no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=fail gap=fail no-linear=fail num-classes=pass
 # params: 1442
 # target: make_net
 # why: factory target in a file that also defines a model class (Decoy, all rules pass); the factory's model uses Linear, no dropout and a global MAX pool, so the verdicts prove the factory (not the class) was checked

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: module classes imported by name into the file's namespace (Conv2d, BatchNorm2d, Sequential, an aliased Dropout...) are not defined in the file and must not be discovery candidates; the only defined model is ImportsNet
 import torch

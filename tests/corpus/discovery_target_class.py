@@ -1,4 +1,4 @@
-# expect: max-params=fail batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=fail batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 21648
 # target: WideNet
 # why: two independent complete models in one file (ambiguous without a target); '::WideNet' selects the over-budget one, not the small one listed first

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=fail gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=fail gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: nn.Dropout(0.5) declared in __init__ but never called in forward
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: dropout only via F.dropout (default training=True, p=0.2); no Dropout module
 import torch

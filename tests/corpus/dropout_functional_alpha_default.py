@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=fail gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=fail gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: F.alpha_dropout / F.feature_alpha_dropout default to training=False, so without the flag they are identity no-ops: no dropout executes
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=fail gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=fail gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: forward switches its nn.Dropout(0.3) to eval mode (self.drop.eval()) right before calling it, so the training-mode trace runs it as an identity: no dropout executes
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=fail gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=fail gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: dropout guarded by 'if not self.training:'; the traced training-mode forward never runs it
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: dropout guarded by 'if self.training:'; the forward is traced in training mode so it executes
 import torch

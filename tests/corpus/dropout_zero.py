@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=fail gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=fail gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: the only dropouts are nn.Dropout(0) / nn.Dropout(p=0.0): p must be > 0 to count
 import torch

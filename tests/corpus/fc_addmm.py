@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1442
 # why: FC via torch.addmm(self.b, x, self.W) (bias + x @ W)
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1432
 # why: hand-written FC without any matmul: (x[:, :, None] * self.W).sum(1) multiplies by a (16, 10) parameter and sums over the input features -- exactly x @ W
 import torch

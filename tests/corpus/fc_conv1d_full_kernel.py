@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1442
 # why: after GAP the 16 features are treated as a length-16 sequence and nn.Conv1d(1, 10, 16) covers all of it: a conv whose kernel covers its whole (bigger than 1) input is an FC layer
 import torch

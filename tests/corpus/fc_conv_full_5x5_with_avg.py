@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=fail num-classes=pass
 # params: 5362
 # why: Conv2d(16, 10, 5) on a cropped 5x5 map covers its whole input = FC in disguise; the later x.mean((2, 3)) over its 1x1 output averages nothing, so gap fails as well
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=fail num-classes=pass
 # params: 9122
 # why: Conv2d(16, 10, 7) on the 7x7 map: its kernel covers the whole input, so it is an FC layer in disguise; no average pooling at all, so gap fails too
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1432
 # why: per-pixel channel mixing written as torch.einsum('bchw,kc->bkhw', x, self.W) with an nn.Parameter operand: by the rule's definition an einsum with a parameter is a hand-written FC layer (use nn.Conv2d(16, 10, 1) instead)
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=fail num-classes=pass
 # params: 9122
 # why: the classic dodge: flatten the 16x7x7 map to 784 values, reshape to (b, 784, 1, 1) and apply Conv2d(784, 10, 1): a 1x1 conv on a 1x1 map with NO GAP anywhere is exactly nn.Linear(784, 10); the 1x1-after-GAP exemption cannot apply
 import torch

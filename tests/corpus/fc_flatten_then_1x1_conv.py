@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 9272
 # why: the 16x7x7 map is flattened to 784 values and reshaped to (b, 784, 1, 1) so that Conv2d(784, 10, 1) runs on a 1x1 map: a 1x1 conv on a 1x1 map is only exempt AFTER GAP; this one sees every position = FC. A separate GAP branch makes gap pass
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=fail num-classes=pass
 # params: 9112
 # why: F.conv2d(x, self.W) with a (10, 16, 7, 7) parameter on the 7x7 map: functional conv whose kernel covers the whole input = FC; no average pool runs
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1432
 # why: hand-written FC via torch.inner(x, self.W) (inner products of x with each row of a parameter)
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1442
 # why: nn.LazyLinear(10) materialises to 16->10 on the first forward (weight 160 + bias 10) and is a Linear
 import torch

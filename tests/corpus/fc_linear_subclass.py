@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1442
 # why: the classifier is a subclass of nn.Linear with a friendly name ('Classifier'); a Linear subclass is still FC. Classifier is a helper class used as a submodule, so discovery must pick Net
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1432
 # why: hand-written FC through a transposed parameter: x @ self.W.t()
 import torch

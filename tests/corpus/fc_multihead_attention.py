@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 2520
 # why: nn.MultiheadAttention over the 49 spatial tokens: its in/out projections are Linear layers (out_proj is a Linear subclass) even though no nn.Linear appears in the file
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1432
 # why: FC via torch.tensordot(x, self.W, dims=1)
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 3656
 # why: an nn.TransformerEncoderLayer over the 49 spatial tokens hides an MHA plus a Linear feed-forward (linear1/linear2); no nn.Linear is written in the file
 import torch

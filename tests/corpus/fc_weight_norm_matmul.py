@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1452
 # why: weight-normalised hand-written FC: w = g * v / ||v|| computed from parameters, then x @ w.t() + b (the matmul operand is derived from nn.Parameters)
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass num-classes=pass
 # params: 1432
 # why: AdaptiveAvgPool2d(2) leaves a 2x2 map (not 1x1); the 2x2 is then reduced with amax, a max
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass num-classes=pass
 # params: 1432
 # why: the map is reduced to 1x1 by MaxPool2d(7) first; AdaptiveAvgPool2d(1) and .mean((2, 3)) on an already-1x1 map pool nothing
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass num-classes=pass
 # params: 1432
 # why: x.mean(3) averages only along the width (7 positions per row, leaving 10x7); the rows are then reduced by a max: never an average over all positions
 import torch

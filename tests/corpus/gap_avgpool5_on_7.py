@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass num-classes=pass
 # params: 1432
 # why: nn.AvgPool2d(5) on a 7x7 map outputs 1x1 but the window only covers the top-left 5x5 (24 of 49 positions ignored): not a global average
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass num-classes=pass
 # params: 1432
 # why: x.mean(1) averages over channels (a CBAM-style spatial attention map), not over spatial positions; the classifier reduces with a global max
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: channels-last GAP: x.permute(0, 2, 3, 1).mean((1, 2)) averages over all 7x7 positions of each channel (dims 1, 2 are H, W after the permute), leaving (2, 10)
 import torch

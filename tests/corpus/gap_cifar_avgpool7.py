@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass num-classes=pass
 # params: 1576
 # args: --input-shape 3,32,32
 # why: with --input-shape 3,32,32 the final map is 8x8; AvgPool2d(7) outputs 1x1 but skips the last row and column (15 of 64 positions): not a GAP (the same code would pass on 28x28)

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1576
 # args: --input-shape 3,32,32
 # why: with --input-shape 3,32,32 the final map is 8x8 and AvgPool2d(8) covers all of it: GAP

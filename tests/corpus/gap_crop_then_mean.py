@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass num-classes=pass
 # params: 1432
 # why: x[:, :, :5, :5].mean((2, 3)) on the 7x7 map computes exactly what AvgPool2d(5) on 7x7 computes (the top-left 25 of 49 positions); slicing first does not turn a partial average into a global one
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass num-classes=pass
 # params: 1432
 # why: nn.AdaptiveMaxPool2d(1) is a global MAX pool, not an average
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass num-classes=pass
 # params: 1432
 # why: a hand-written GroupNorm: x.view(b, 2, -1).mean(-1) averages each group of 5 channels x 49 positions together (across channels, not a per-channel spatial average); the classifier then reduces with a global max, so no GAP runs
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=fail no-linear=pass num-classes=pass
 # params: 1432
 # why: AvgPool2d(2) on 7x7 -> 3x3 is a partial average; the map is reduced to 1x1 by a global MAX pool, so no global average pool executes
 import torch

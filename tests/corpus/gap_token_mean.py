@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: ViT-style GAP over tokens: x.flatten(2).transpose(1, 2) gives (2, 49 positions, 10 channels) and .mean(1) averages over all 49 positions
 import torch

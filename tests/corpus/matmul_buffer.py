@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1272
 # why: the pooled features are multiplied by a fixed registered buffer (a non-trainable projection), not a parameter: not an FC layer
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 4360
 # why: model built from helper classes (ConvBlock inside Stage inside Net, Head) defined AFTER the model and instantiated via a list comprehension; discovery must still pick Net (the only class no other class uses)
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1496
 # why: an nn.Linear hidden three levels deep (Net -> Trunk -> Mixer -> nn.Linear applied across the channel axis of each pixel); it is still a fully connected layer
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: layers held in an nn.ModuleDict (and a nested ModuleDict) and looked up by key in forward; the head is a 1x1 conv then GAP
 import torch

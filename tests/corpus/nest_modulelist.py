@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=fail num-classes=pass
 # params: 1442
 # why: layers held in an nn.ModuleList and applied in a loop; the last entry is an nn.Linear buried in the list, so no-linear fails
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 2862
 # why: everything lives in nested nn.Sequential containers (a Sequential of Sequentials); all rules pass
 import torch

@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: 40,000-element and 784-element buffers (plus BN running stats) are buffers, not parameters: only the 1,432 parameters count
 import torch

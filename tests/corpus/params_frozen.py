@@ -1,4 +1,4 @@
-# expect: max-params=fail batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=fail batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 23728
 # frozen: 18432
 # why: two frozen (requires_grad=False) 32->32 convs (18,432 params) still count: total 23,728 fails although only 5,296 are trainable

@@ -1,4 +1,4 @@
-# expect: max-params=fail batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=fail batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 20000
 # why: the just-under model plus a single-parameter nn.PReLU(): exactly 20,000, which is not strictly below 20,000, so it fails
 import torch

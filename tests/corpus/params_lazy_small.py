@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: every layer is lazy (LazyConv2d / LazyBatchNorm2d); shapes come from the forward pass; materialised it is the clean model (1,432); LazyBatchNorm2d is batch norm
 import torch

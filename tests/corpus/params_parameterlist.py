@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 1432
 # why: parameters held in nn.ParameterList / nn.ParameterDict and used through F.conv2d / F.batch_norm (running stats None = batch statistics); they count like module parameters
 import torch

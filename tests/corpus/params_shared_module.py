@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 12120
 # why: one Conv2d(32, 32, 3) instance is registered twice (as self.shared and inside self.stage twice); its 9,216 weights count once: 12,120 (not 21,336 or 30,552)
 import torch

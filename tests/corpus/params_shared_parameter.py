@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 12120
 # why: one nn.Parameter registered under two names (self.w and self.w_again) and used by two F.conv2d calls; counted once: 12,120 (twice would be 21,336)
 import torch

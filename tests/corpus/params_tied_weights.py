@@ -1,4 +1,4 @@
-# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass
+# expect: max-params=pass batchnorm=pass dropout=pass gap=pass no-linear=pass num-classes=pass
 # params: 12120
 # why: conv_b.weight is tied to conv_a.weight (self.conv_b.weight = self.conv_a.weight): the 9,216-weight tensor counts once (12,120); counting it twice would give 21,336 and wrongly fail
 import torch

@@ -1,0 +1,454 @@
+"""What each aten operation is, for the rules: one describer per kind of operation, and the layout of its output.
+
+The recorder sees aten operations (``torch.ops.aten.*``), so however the
+Python code was spelled -- ``nn.Linear``, ``x @ W``, ``torch.einsum``, a
+TorchScript function, code run with ``DisableTorchFunction`` -- a dense layer
+arrives as ``mm``/``addmm``/``bmm``, a convolution as ``convolution``, an
+adaptive average pool as ``mean``.  Arguments are bound by the operation's own
+schema.  Facts recorded per kind (``Op.attrs``):
+
+* product (an activation times another tensor, contracting some of its dimensions):
+  ``form``, ``contracted`` and ``kept`` (roles of the activation's dimensions summed over and kept);
+* conv: ``kernel``, ``stride``, ``padding``, ``dilation``, ``extent`` (the dilated kernel), ``groups``,
+  ``in_channels``, ``out_channels``, ``in_spatial``, ``transposed``, ``contracted``, ``kept``, ``channel_roles``
+  (what its input's channel dimension holds), ``covers`` (one window spans the whole padded input);
+* pool: ``mode`` ("avg", "max"), ``adaptive``, ``kernel``, ``stride``, ``padding``, ``dilation``,
+  ``in_spatial``, ``out_spatial``, ``spatial`` (roles of the pooled dimensions);
+* reduce: ``mode`` ("mean", "sum", "max", "min", "var", "norm", ...), ``dims``, ``keepdim``, ``in_shape``,
+  ``layout`` (roles of every dimension of the reduced tensor);
+* batch_norm: ``training``, ``samples`` (size of the normalised tensor's first dimension), ``layout``;
+* dropout: ``form``, ``keep`` (the probability of keeping a value, when known).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+from archcheck.records import CHANNEL, SPACE, OpKind
+from archcheck.tracing import layout
+from archcheck.tracing.layout import Dims
+
+
+class Facts(Protocol):
+    """What the recorder knows of each tensor."""
+
+    def dims(self, tensor: torch.Tensor) -> Dims | None: ...  # None unless it depends on the model input
+
+
+@dataclass
+class Description:
+    kind: OpKind
+    attrs: dict[str, Any]
+    operands: list[Any]  # tensors (or None) in a meaningful order: the activation first
+    activation: torch.Tensor
+
+
+# -- binding arguments by the schema ----------------------------------------------------------------
+
+_DEFAULTS: dict[Any, list[tuple[str, Any]]] = {}
+
+
+def bind(func: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of an aten call by name, with the schema's defaults."""
+    schema = _DEFAULTS.get(func)
+    if schema is None:
+        schema = [
+            (argument.name, argument.default_value if argument.has_default_value() else None)
+            for argument in func._schema.arguments
+        ]
+        _DEFAULTS[func] = schema
+    bound = {name: default for name, default in schema}
+    bound.update(zip((name for name, _ in schema), args))
+    bound.update(kwargs)
+    return bound
+
+
+def _ints(value: Any, n: int) -> tuple[int, ...]:
+    if value is None or (isinstance(value, list | tuple) and not value):
+        return ()
+    if isinstance(value, int | float):
+        return (int(value),) * n
+    values = tuple(int(v) for v in value)
+    return values * n if len(values) == 1 and n > 1 else values
+
+
+def _dims_argument(value: Any, rank: int) -> tuple[int, ...]:
+    """A ``dim`` argument as sorted non-negative dimensions; None or [] means all of them."""
+    if value is None or (isinstance(value, list | tuple) and not value):
+        return tuple(range(rank))
+    values = (value,) if isinstance(value, int) else value
+    return tuple(sorted({int(d) % rank for d in values})) if rank else ()
+
+
+def _roles_of(dims: Dims, indices: Sequence[int]) -> tuple[str, ...]:
+    return layout.union([dims[i] for i in indices])
+
+
+# -- products: an activation times another tensor ---------------------------------------------------
+
+# name -> (positions of the two operands, contracted dims of the first, contracted dims of the second),
+# dims as functions of the operand's rank.
+_PRODUCTS: dict[str, tuple[tuple[int, int], Callable[[int], tuple[int, ...]], Callable[[int], tuple[int, ...]]]] = {
+    "mm": ((0, 1), lambda r: (1,), lambda r: (0,)),
+    "addmm": ((1, 2), lambda r: (1,), lambda r: (0,)),
+    "_addmm_activation": ((1, 2), lambda r: (1,), lambda r: (0,)),
+    "bmm": ((0, 1), lambda r: (2,), lambda r: (1,)),
+    "baddbmm": ((1, 2), lambda r: (2,), lambda r: (1,)),
+    "addbmm": ((1, 2), lambda r: (0, 2), lambda r: (0, 1)),
+    "mv": ((0, 1), lambda r: (1,), lambda r: (0,)),
+    "addmv": ((1, 2), lambda r: (1,), lambda r: (0,)),
+    "dot": ((0, 1), lambda r: (0,), lambda r: (0,)),
+    "vdot": ((0, 1), lambda r: (0,), lambda r: (0,)),
+    "_cdist_forward": ((0, 1), lambda r: (r - 1,), lambda r: (r - 1,)),
+    "_euclidean_dist": ((0, 1), lambda r: (r - 1,), lambda r: (r - 1,)),
+    "linear": ((0, 1), lambda r: (r - 1,), lambda r: (1,)),
+    "matmul": ((0, 1), lambda r: (r - 1,), lambda r: (max(r - 2, 0),)),
+    "_trilinear": ((0, 1), lambda r: (r - 1,), lambda r: (r - 1,)),
+}
+
+
+def describe_product(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts: Facts) -> Description | None:
+    """An activation times a tensor that does not depend on the input (a weight or a constant)."""
+    (first, second), contract_first, contract_second = _PRODUCTS[name]
+    if max(first, second) >= len(args):
+        return None
+    a, b = args[first], args[second]
+    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
+        return None
+    a_dims, b_dims = facts.dims(a), facts.dims(b)
+    if (a_dims is None) == (b_dims is None):  # two activations (attention scores), or no activation at all
+        return None
+    if a_dims is not None:
+        x, x_dims, other, contracted = a, a_dims, b, contract_first(a.dim())
+    else:
+        assert b_dims is not None
+        x, x_dims, other, contracted = b, b_dims, a, contract_second(b.dim())
+    shape = tuple(x.shape)
+    kept = [d for d in range(x.dim()) if d not in contracted]
+    attrs = {
+        "form": name,
+        "contracted": _roles_of(x_dims, contracted),
+        "kept": _roles_of(x_dims, [d for d in kept if shape[d] > 1]),
+    }
+    return Description("product", attrs, [x, other], x)
+
+
+def product_output_dims(name: str, args: Sequence[Any], out: torch.Tensor, facts: Facts) -> Dims | None:
+    """The activation's kept dimensions, in place, plus the new features the other operand makes."""
+    (first, second), contract_first, contract_second = _PRODUCTS[name]
+    a, b = args[first], args[second]
+    a_dims = facts.dims(a) if isinstance(a, torch.Tensor) else None
+    b_dims = facts.dims(b) if isinstance(b, torch.Tensor) else None
+    if (a_dims is None) == (b_dims is None) or out.dim() == 0:
+        return None
+    if name in ("mm", "addmm", "_addmm_activation") and out.dim() == 2:
+        if a_dims is not None:
+            return (a_dims[0], layout.new_features(out.shape[1]))
+        assert b_dims is not None
+        return (layout.new_features(out.shape[0]), b_dims[1])
+    if name in ("bmm", "baddbmm") and out.dim() == 3:
+        if a_dims is not None:
+            return (a_dims[0], a_dims[1], layout.new_features(out.shape[2]))
+        assert b_dims is not None
+        return (b_dims[0], layout.new_features(out.shape[1]), b_dims[2])
+    x_dims = a_dims if a_dims is not None else b_dims
+    assert x_dims is not None
+    kept = [dim for i, dim in enumerate(x_dims) if i not in contract_first(len(x_dims))]
+    while len(kept) < out.dim():
+        kept.append(layout.new_features(out.shape[len(kept)]))
+    return tuple(kept[: out.dim()])
+
+
+# -- convolutions ---------------------------------------------------------------------------------------
+
+
+def describe_conv(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts: Facts) -> Description | None:
+    bound = bind(func, args, kwargs)
+    x, weight = bound["input"], bound["weight"]
+    x_dims = facts.dims(x)
+    if x_dims is None or not isinstance(weight, torch.Tensor) or x.dim() != weight.dim():
+        return None
+    n = weight.dim() - 2
+    kernel = tuple(int(k) for k in weight.shape[2:])
+    stride, padding = _ints(bound["stride"], n) or (1,) * n, _ints(bound["padding"], n) or (0,) * n
+    dilation = _ints(bound["dilation"], n) or (1,) * n
+    transposed, groups = bool(bound.get("transposed", False)), int(bound["groups"])
+    in_spatial = tuple(int(s) for s in x.shape[2:])
+    extent = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
+    covers = all(e >= s + 2 * p for e, s, p in zip(extent, in_spatial, padding)) or all(s == 1 for s in in_spatial)
+    shape = tuple(x.shape)
+    window = [2 + i for i, e in enumerate(extent) if e > 1]
+    kept_space = [] if covers else [2 + i for i, s in enumerate(in_spatial) if s > 1]
+    in_channels = int(x.shape[1])
+    out_channels = int(weight.shape[1] * groups) if transposed else int(weight.shape[0])
+    attrs = {
+        "form": name,
+        "kernel": kernel,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "groups": groups,
+        "in_channels": in_channels,
+        "out_channels": out_channels,
+        "in_spatial": in_spatial,
+        "transposed": transposed,
+        "covers": covers,
+        "contracted": _roles_of(x_dims, [1, *window]),
+        "channel_roles": layout.dim_roles(x_dims[1]),
+        "kept": layout.union([x_dims[0], *(x_dims[d] for d in kept_space)]),
+        "extent": extent,
+    }
+    return Description("conv", attrs, [x, weight], x)
+
+
+# -- pooling ----------------------------------------------------------------------------------------------
+
+
+def describe_pool(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts: Facts) -> Description | None:
+    bound = bind(func, args, kwargs)
+    x = bound["self"]
+    x_dims = facts.dims(x)
+    n = next(int(c) for c in reversed(name) if c.isdigit())  # max_pool2d_with_indices: 2
+    if x_dims is None or x.dim() < n:
+        return None
+    in_spatial = tuple(int(s) for s in x.shape[-n:])
+    adaptive = name.lstrip("_").startswith("adaptive")
+    if adaptive or name.startswith("fractional"):
+        output = _ints(bound["output_size"], n)
+        output = tuple(o if o else s for o, s in zip(output, in_spatial))  # None keeps the size
+        stride = tuple(max(s // o, 1) for s, o in zip(in_spatial, output))
+        kernel = tuple(s - (o - 1) * st for s, o, st in zip(in_spatial, output, stride))
+        padding, dilation = (0,) * n, (1,) * n
+    else:
+        kernel = _ints(bound["kernel_size"], n)
+        stride = _ints(bound["stride"], n) or kernel
+        padding = _ints(bound["padding"], n) or (0,) * n
+        dilation = _ints(bound.get("dilation"), n) or (1,) * n
+    attrs = {
+        "form": name,
+        "mode": "avg" if "avg" in name else "max",
+        "adaptive": adaptive,
+        "kernel": kernel,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "in_spatial": in_spatial,
+        "spatial": tuple(layout.dim_roles(d) for d in x_dims[-n:]),
+        "extent": tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel)),
+    }
+    return Description("pool", attrs, [x], x)
+
+
+# -- reductions -------------------------------------------------------------------------------------------
+
+_REDUCTIONS = {
+    "mean": "mean", "nanmean": "mean", "sum": "sum", "nansum": "sum", "amax": "max", "amin": "min",
+    "max": "max", "min": "min", "var": "var", "std": "var", "var_mean": "var", "std_mean": "var",
+    "linalg_vector_norm": "norm", "norm": "norm", "logsumexp": "logsumexp", "prod": "prod",
+}
+
+
+def describe_reduce(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts: Facts) -> Description | None:
+    bound = bind(func, args, kwargs)
+    x = bound.get("self")
+    if not isinstance(x, torch.Tensor) or x.dim() == 0:
+        return None
+    x_dims = facts.dims(x)
+    if x_dims is None:
+        return None
+    if name in ("max", "min") and "dim" not in bound:  # max(a, b) is elementwise, max(x) is global
+        if any(isinstance(a, torch.Tensor) for a in args[1:]):
+            return None
+    dims = _dims_argument(bound.get("dim"), x.dim())
+    attrs = {
+        "form": name,
+        "mode": _REDUCTIONS[name],
+        "dims": dims,
+        "keepdim": bool(bound.get("keepdim") or False),
+        "in_shape": tuple(int(s) for s in x.shape),
+        "layout": layout.roles(x_dims),
+    }
+    return Description("reduce", attrs, [x], x)
+
+
+# -- batch normalisation -----------------------------------------------------------------------------------
+
+
+def describe_batch_norm(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts: Facts) -> Description | None:
+    bound = bind(func, args, kwargs)
+    x = bound["input"]
+    x_dims = facts.dims(x)
+    if x_dims is None or x.dim() < 2:
+        return None
+    if name in ("_native_batch_norm_legit_no_training", "_batch_norm_no_update"):
+        training = False
+    elif name == "_batch_norm_with_update":
+        training = True
+    else:
+        training = bool(bound.get("training"))
+    attrs = {
+        "form": name,
+        "training": training,
+        "samples": int(x.shape[0]),
+        "layout": layout.roles(x_dims),
+    }
+    return Description("batch_norm", attrs, [x, bound.get("weight")], x)
+
+
+def describe_native_dropout(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts: Facts) -> Description | None:
+    bound = bind(func, args, kwargs)
+    x, p, train = bound["input"], float(bound["p"]), bound.get("train")
+    if facts.dims(x) is None or not train or not 0 < p < 1:
+        return None
+    return Description("dropout", {"form": name, "keep": 1 - p}, [x], x)
+
+
+DESCRIBERS: dict[str, Callable[[str, Any, Sequence[Any], dict, Facts], Description | None]] = {
+    **{name: describe_product for name in _PRODUCTS},
+    **{name: describe_conv for name in ("convolution", "_convolution", "conv1d", "conv2d", "conv3d")},
+    **{
+        f"{prefix}{mode}_pool{n}d{suffix}": describe_pool
+        for prefix, mode, suffix in [
+            ("", "max", ""), ("", "max", "_with_indices"), ("", "avg", ""), ("_adaptive_", "avg", ""),
+            ("adaptive_", "avg", ""), ("adaptive_", "max", ""), ("fractional_", "max", ""),
+        ]
+        for n in (1, 2, 3)
+    },
+    **{name: describe_reduce for name in _REDUCTIONS},
+    **{
+        name: describe_batch_norm
+        for name in (
+            "native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
+            "_native_batch_norm_legit_functional", "_batch_norm_with_update", "_batch_norm_no_update",
+            "batch_norm", "cudnn_batch_norm", "miopen_batch_norm",
+        )
+    },
+    "native_dropout": describe_native_dropout,
+}
+
+# Operations whose result is random, and in-place fills that overwrite their target with random values.
+RANDOM = {
+    "bernoulli", "bernoulli_", "rand", "rand_like", "randn", "randn_like", "randint", "randint_like", "randperm",
+    "normal", "normal_", "uniform_", "exponential_", "geometric_", "cauchy_", "log_normal_", "random_",
+    "multinomial", "native_dropout", "_fused_dropout", "rrelu_with_noise",
+}
+# Operations that read only the shape (or nothing) of their tensor arguments, or overwrite their first one.
+SHAPE_ONLY = {
+    "empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "randint_like", "new_empty",
+    "new_zeros", "new_ones", "new_full", "new_empty_strided", "empty_strided", "scalar_tensor", "_to_copy_shape",
+}
+OVERWRITES = {
+    "fill_", "zero_", "bernoulli_", "uniform_", "normal_", "exponential_", "geometric_", "cauchy_", "log_normal_",
+    "random_", "copy_",
+}
+# Elementwise combinations: a random mask times an activation is dropout; an activation times a weight,
+# broadcast and then summed, is a product in disguise.
+MASKING = {"mul", "mul_", "div", "div_", "where", "masked_fill", "masked_fill_", "_masked_scale"}
+COMBINING = {"mul", "mul_", "div", "div_", "sub", "sub_", "rsub", "add", "add_"}
+NONLINEAR = {"pow", "pow_", "abs", "abs_", "exp", "exp_", "square", "sqrt", "relu", "relu_", "sigmoid", "tanh"}
+REDUCING = {"sum", "mean", "amax", "linalg_vector_norm", "norm", "logsumexp"}
+
+
+# -- the layout of an output -------------------------------------------------------------------------------
+
+_SAME = {
+    "clone", "contiguous", "_to_copy", "detach", "alias", "lift_fresh", "lift_fresh_copy", "_conj", "_neg_view",
+    "to", "_unsafe_view_copy", "fill_", "zero_", "copy_",
+}
+_RESHAPES = {
+    "view", "_unsafe_view", "reshape", "_reshape_alias", "view_as", "reshape_as", "flatten", "unflatten", "squeeze",
+    "squeeze_", "unsqueeze", "unsqueeze_", "view_copy", "_reshape_copy", "squeeze_copy", "unsqueeze_copy",
+}
+
+
+def output_dims(name: str, func: Any, args: Sequence[Any], kwargs: dict, out: torch.Tensor, facts: Facts) -> Dims | None:
+    """What each dimension of ``out`` holds, when it depends on the input (None: the default convention)."""
+    x = next((a for a in args if isinstance(a, torch.Tensor) and facts.dims(a) is not None), None)
+    if x is None:
+        return None
+    x_dims = facts.dims(x)
+    assert x_dims is not None
+    shape, out_shape = tuple(x.shape), tuple(out.shape)
+    if name in _SAME and out_shape == shape:
+        return x_dims
+    if name in _RESHAPES or (name in ("expand", "expand_copy") and math.prod(out_shape) == math.prod(shape)):
+        return layout.reshaped(x_dims, shape, out_shape)
+    if name in ("expand", "expand_copy", "broadcast_to"):
+        return layout.broadcast_to(x_dims, shape, out_shape)
+    bound = bind(func, args, kwargs) if hasattr(func, "_schema") else {}
+    if name in ("permute", "permute_copy"):
+        return layout.permuted(x_dims, [int(d) % x.dim() for d in bound["dims"]])
+    if name in ("transpose", "transpose_", "transpose_copy", "t", "t_", "numpy_T"):
+        order = list(range(x.dim()))
+        if len(order) >= 2:
+            first, second = (int(bound.get("dim0", 0)), int(bound.get("dim1", 1))) if name.startswith("transpose") else (0, 1)
+            order[first % x.dim()], order[second % x.dim()] = order[second % x.dim()], order[first % x.dim()]
+        return layout.permuted(x_dims, order)
+    if name in ("slice", "narrow", "slice_copy", "index", "index_select", "gather", "take_along_dim") and len(out_shape) == len(shape):
+        return layout.sliced(x_dims, shape, out_shape)
+    if name in ("select", "select_copy") and len(out_shape) == len(shape) - 1:
+        dim = int(bound["dim"]) % x.dim()
+        rest = tuple(d for i, d in enumerate(x_dims) if i != dim)
+        if SPACE in layout.dim_roles(x_dims[dim]) and shape[dim] > 1:  # one row of the map: the rest is a crop
+            return tuple(layout.cropped(d) for d in rest)
+        return rest
+    if name == "pixel_unshuffle" and len(out_shape) >= 3:
+        merged = frozenset({*layout.dim_roles(x_dims[-3]), SPACE})
+        return (*x_dims[:-3], ((merged, out_shape[-3]),), *(layout.resized(x_dims, -i, out_shape[-i]) for i in (2, 1)))
+    if name == "im2col" and len(out_shape) == 3:
+        return (x_dims[0], ((frozenset({CHANNEL, SPACE}), out_shape[1]),), ((frozenset({SPACE}), out_shape[2]),))
+    if name == "unfold" and len(out_shape) == len(shape) + 1:
+        dim = int(bound["dimension"]) % x.dim()
+        windows = list(x_dims)
+        windows[dim] = layout.resized(x_dims, dim, out_shape[dim])
+        return (*windows, layout.resized(x_dims, dim, out_shape[-1]))
+    if name == "cat":
+        return _concatenated(args, bound, out_shape, facts)
+    if len(out_shape) >= len(shape) and _broadcasts(shape, out_shape):
+        return layout.broadcast_to(x_dims, shape, out_shape)
+    if name.startswith(("upsample", "_upsample", "avg_pool", "max_pool", "_adaptive", "adaptive", "fractional", "reflection_pad", "replication_pad", "constant_pad_nd")) and len(out_shape) == len(shape):
+        return tuple(x_dims[i] if out_shape[i] == shape[i] else layout.resized(x_dims, i, out_shape[i]) for i in range(len(shape)))
+    return None
+
+
+def _broadcasts(shape: Sequence[int], out: Sequence[int]) -> bool:
+    return all(s in (1, o) for s, o in zip(reversed(shape), reversed(out)))
+
+
+def _concatenated(args: Sequence[Any], bound: dict, out_shape: tuple[int, ...], facts: Facts) -> Dims | None:
+    tensors = [t for t in bound.get("tensors", args[0] if args else ()) if isinstance(t, torch.Tensor)]
+    pieces = [(t, facts.dims(t)) for t in tensors if facts.dims(t) is not None and t.dim() == len(out_shape)]
+    if not pieces:
+        return None
+    dim = int(bound.get("dim", 0)) % len(out_shape)
+    first = pieces[0][1]
+    assert first is not None
+    roles = frozenset(role for _, dims in pieces for role in layout.dim_roles(dims[dim]))  # type: ignore[index]
+    return (*first[:dim], ((roles or frozenset({CHANNEL}), out_shape[dim]),) if out_shape[dim] > 1 else (), *first[dim + 1 :])
+
+
+# -- multiply-accumulates -------------------------------------------------------------------------------
+
+
+def macs(name: str, func: Any, args: Sequence[Any], kwargs: dict, out: Any) -> int:
+    """Multiply-accumulates of one call, by the formulas of ``torch.utils.flop_counter`` (FLOPs / 2).
+
+    Only products count, as in torch's counter: convolutions and the matrix
+    products; elementwise operations, normalisation and pooling do not.
+    """
+    if name in ("convolution", "_convolution", "conv1d", "conv2d", "conv3d"):
+        bound = bind(func, args, kwargs)
+        x, weight = bound["input"], bound["weight"]
+        transposed = bool(bound.get("transposed", False))
+        spatial = x.shape[2:] if transposed else out.shape[2:]
+        return int(x.shape[0]) * math.prod(weight.shape) * math.prod(spatial)
+    if name in ("mm", "addmm", "_addmm_activation", "bmm", "baddbmm"):
+        first, second = (0, 1) if name in ("mm", "bmm") else (1, 2)
+        a, b = args[first], args[second]
+        return math.prod(a.shape) * int(b.shape[-1])
+    return 0

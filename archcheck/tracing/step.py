@@ -1,0 +1,181 @@
+"""One training step, recorded: the forward pass as a real step runs it, then a backward pass.
+
+The forward pass runs in training mode with gradients enabled -- exactly as
+in training, so a model cannot tell it is being checked by
+``torch.is_grad_enabled()`` -- under the recorder.  A backward pass from the
+output (against random weights, so that no sum cancels out) then tells which
+recorded results the output really depends on: one whose gradient is zero
+everywhere was computed and thrown away, or multiplied by zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from archcheck import errors
+from archcheck.phrasing import listed, plural
+from archcheck.protocol import Request
+from archcheck.records import DeclaredModule, Location, Op, Trace
+from archcheck.tracing.graph import reaching, recorded_inputs
+from archcheck.tracing.parameters import count_parameters
+from archcheck.tracing.recorder import Recorder
+from archcheck.tracing.sites import construction_site
+
+
+def trace_model(
+    model: nn.Module, name: str, location: Location | None, request: Request, device: str, note: str | None = None
+) -> Trace:
+    """Record one training step of ``model`` on a random batch of ``request.input_shape``."""
+    model.train()
+    torch.manual_seed(0)
+    shape = (request.batch_size, *request.input_shape)
+    base = torch.empty(shape, device=device) if device == "meta" else torch.randn(shape, device=device)
+    inputs = base.requires_grad_().clone()  # not a leaf: the model may change its input in place
+    recorder = Recorder(model, inputs)
+    with torch.enable_grad(), recorder.recording():
+        output = model(inputs)
+    primary = _first_tensor(output)
+    if primary is None:
+        raise errors.BadOutput(returned=_describe_output(output))
+    notes = _recorder_notes(recorder)
+    contributions = _backward(recorder, primary, device, notes)
+    batch = request.batch_size
+    nodes = recorder.nodes
+    produced = recorder._producers_of(primary)
+    reach = reaching(nodes, produced)
+    feeding = recorded_inputs(nodes)
+    ops = []
+    for node in nodes:
+        recorded = node.recorded
+        if recorded is None:
+            continue
+        call = recorder.calls[node.call] if node.call is not None else None
+        ops.append(
+            Op(
+                id=node.id,
+                kind=recorded.kind,
+                func=recorded.func,
+                module=call.path if call else None,
+                module_type=call.type if call else None,
+                location=recorded.location,
+                call_site=call.location if call else None,
+                operands=recorded.operands,
+                output_shape=node.shape,
+                attrs=recorded.attrs,
+                inputs=feeding.get(node.id, []),
+                reaches_output=node.id in reach,
+                contributes=contributions.get(node.id),
+                receptive_field=node.receptive_field,
+                jump=node.jump,
+                macs=node.macs // batch,
+            )
+        )
+    for node in nodes:
+        if node.call is not None and node.macs:
+            recorder.calls[node.call].macs += node.macs // batch
+    unregistered = sum(size for _, size in recorder.unregistered.values())
+    params, owned = count_parameters(model, unregistered)
+    return Trace(
+        model=name,
+        location=location,
+        input_shape=shape,
+        device=device,
+        device_note=note,
+        params=params,
+        modules=_declared_modules(model, recorder, owned),
+        calls=recorder.calls,
+        ops=ops,
+        output_shape=tuple(primary.shape),
+        output_receptive_field=nodes[produced[-1]].receptive_field,
+        unregistered=sorted({name for name, _ in recorder.unregistered.values()}),
+        macs=sum(node.macs for node in nodes if node.depends_on_input) // batch,
+        notes=notes,
+    )
+
+
+def _backward(recorder: Recorder, output: torch.Tensor, device: str, notes: list[str]) -> dict[int, bool]:
+    """Which recorded results the output's gradient reaches, and whether it is nonzero there."""
+    if not output.requires_grad:
+        notes.append(
+            "the output does not depend on anything autograd can follow (computed under torch.no_grad() or detached):"
+            " the model could not be trained, and archcheck judged it by dataflow alone"
+        )
+        return {}
+    seen: dict[int, bool] = {}
+    handles = []
+    for node_id, tensor in recorder.kept.items():
+        if tensor.requires_grad:
+
+            def hook(gradient: torch.Tensor, node_id: int = node_id) -> None:
+                if device != "meta":
+                    seen[node_id] = seen.get(node_id, False) or bool(gradient.ne(0).any())
+
+            try:
+                handles.append(tensor.register_hook(hook))
+            except RuntimeError:  # a tensor autograd will not hook (a view changed in place): no gradient evidence
+                pass
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    cotangent = (
+        torch.empty_like(output)
+        if device == "meta"
+        else torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
+    )
+    try:
+        torch.autograd.backward(output, cotangent)
+    except Exception as error:  # the user's backward hooks or custom functions: judged by dataflow alone
+        notes.append(f"the backward pass failed ({type(error).__name__}: {error}); judged by dataflow alone")
+    finally:
+        for handle in handles:
+            handle.remove()
+    return seen
+
+
+def _recorder_notes(recorder: Recorder) -> list[str]:
+    notes = [f"could not read the arguments of {name}, so it was not checked" for name in dict.fromkeys(recorder.unreadable)]
+    if recorder.hidden:
+        notes.append(
+            f"{listed(list(dict.fromkeys(recorder.hidden)), most=3)} computed where the dispatcher could not see"
+            " (a thread started before the check, or a disabled recorder): followed through autograd and the module's kind"
+        )
+    if recorder.unregistered:
+        names = sorted({name for name, _ in recorder.unregistered.values()})
+        size = sum(count for _, count in recorder.unregistered.values())
+        notes.append(
+            f"{plural(size, 'parameter')} in {listed(names, most=3)} are used by forward but not registered"
+            " (kept in a plain list or attribute, or created in forward): they count toward the budget, but"
+            " model.parameters() does not list them, so an optimizer would never train them"
+        )
+    return notes
+
+
+def _declared_modules(model: nn.Module, recorder: Recorder, owned: dict[int, int]) -> list[DeclaredModule]:
+    return [
+        DeclaredModule(
+            path=path,
+            type=type(module).__name__,
+            params=owned.get(id(module), 0),
+            calls=recorder.call_counts.get(id(module), 0),
+            location=construction_site(module),
+            library=type(module).__module__.startswith("torch."),
+        )
+        for path, module in model.named_modules()
+    ]
+
+
+def _first_tensor(output: Any) -> torch.Tensor | None:
+    """The model's output: a tensor, or the first tensor of a tuple or list of tensors (the logits)."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, tuple | list) and output and all(_first_tensor(item) is not None for item in output):
+        return _first_tensor(output[0])
+    return None
+
+
+def _describe_output(output: Any) -> str:
+    if isinstance(output, tuple | list):
+        inner = ", ".join(sorted({type(item).__name__ for item in output})) or "nothing"
+        return f"a {type(output).__name__} of {inner}"
+    return "None" if output is None else f"a {type(output).__name__}"
