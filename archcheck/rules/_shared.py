@@ -49,7 +49,9 @@ def finding(trace: Trace, message: str, module: str | None, location: Location |
     if location is None:
         declared = trace.module(module)
         location = declared.location if declared and declared.location else trace.location
-    return Finding(message, module, location.file if location else None, location.line if location else None)
+    if location is None:
+        return Finding(message, module)
+    return Finding(message, module, location.file, location.line, location.cell)
 
 
 def where(trace: Trace, op: Op) -> str:

@@ -48,7 +48,15 @@ _DENSE_MODULES = (nn.Linear, nn.Bilinear)
 _DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
 
 
-class Recorder(TorchDispatchMode):
+class _Mode(TorchDispatchMode):
+    """A dispatch mode that does not wrap itself for torch.compile: that would import torch._dynamo (seconds)."""
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False
+
+
+class Recorder(_Mode):
     """Builds the graph of one forward pass of ``model`` on ``inputs``."""
 
     def __init__(self, model: nn.Module, inputs: torch.Tensor) -> None:
@@ -541,7 +549,7 @@ def _threads_recorded_by(recorder: Recorder) -> Iterator[None]:
         threading.Thread._bootstrap_inner = original  # type: ignore[attr-defined]
 
 
-class _Forwarding(TorchDispatchMode):
+class _Forwarding(_Mode):
     """The recorder's mode on another thread."""
 
     def __init__(self, recorder: Recorder) -> None:

@@ -123,8 +123,8 @@ def _backward(recorder: Recorder, output: torch.Tensor, device: str, notes: list
         if device == "meta"
         else torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
     )
-    try:
-        torch.autograd.backward(output, cotangent)
+    try:  # a scalar loss: passing the cotangent to backward() would import sympy (seconds)
+        (output * cotangent).sum().backward()
     except Exception as error:  # the user's backward hooks or custom functions: judged by dataflow alone
         notes.append(f"the backward pass failed ({type(error).__name__}: {error}); judged by dataflow alone")
     finally:
