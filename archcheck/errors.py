@@ -49,7 +49,12 @@ class IsDirectory(CannotCheck):
 
 class NotPython(CannotCheck):
     phase = "load"
-    message = "{path} is not a Python file (expected a .py file defining an nn.Module)"
+    message = "{path} is not a Python file (expected a .py file or a .ipynb notebook defining an nn.Module)"
+
+
+class BadNotebook(CannotCheck):
+    phase = "load"
+    message = "{path} is not a notebook archcheck can read: {problem}"
 
 
 class NotReadable(CannotCheck):
@@ -67,15 +72,29 @@ class BadTarget(CannotCheck):
 
 class SyntaxProblem(CannotCheck):
     phase = "import"
-    message = "syntax error in {file}:{line}: {error}"
+    message = "syntax error in {where}: {error}"
 
 
 class MissingPackage(CannotCheck):
     phase = "import"
     message = (
         "{file} imports {package!r}, which is not installed"
-        " (install it, or pass --stub-imports to replace non-torch imports with inert stubs)"
+        " (install it, or leave out --no-stub-imports to replace it with an inert stub)"
     )
+
+
+class MissingTorchPackage(CannotCheck):
+    phase = "import"
+    message = "{file} imports {package!r}, which is not installed: install it (the model needs the real {package}, never a stub)"
+
+
+class MissingDependency(CannotCheck):
+    phase = "import"
+    message = "{importer} (imported by {file}) needs {package!r}, which is not installed: install it"
+
+
+class NeedsStubbedPackage(CannotCheck):
+    message = "{reason} (the model uses {packages}, which is not installed and was replaced by an inert stub: install it)"
 
 
 class ExitedDuring(CannotCheck):
@@ -98,9 +117,16 @@ class NoModel(CannotCheck):
     message = "no nn.Module subclass, model instance or model factory defined in {file} (found: {found})"
 
 
+class NoModelOutsideScript(NoModel):
+    message = (
+        "no nn.Module subclass, model instance or model factory defined in {file} (found: {found});"
+        " its top-level script code did not run (--run-top-level runs it)"
+    )
+
+
 class SeveralModels(CannotCheck):
     phase = "build"
-    message = "{file} defines several candidate models: {names}; pick one with {example}"
+    message = "{file} defines several candidate models; name the one to check: {targets}"
 
 
 class NameNotFound(CannotCheck):

@@ -37,7 +37,8 @@ class Request:
     input_shape: tuple[int, ...] = (1, 28, 28)
     batch_size: int = 2
     model_kwargs: dict[str, Any] = field(default_factory=dict)
-    stub_imports: bool = False
+    stub_imports: bool = True  # missing packages the file itself imports become inert stubs
+    run_top_level: bool = False  # run the whole file, not only its definitions (archcheck.tracing.toplevel)
     device: str = "auto"  # "auto": meta for large models, "meta", or "cpu"
     memory_label: str = "the memory limit"
 

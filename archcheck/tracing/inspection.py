@@ -23,12 +23,11 @@ from torch import nn
 from archcheck import errors
 from archcheck.protocol import PHASES, Request
 from archcheck.records import Trace
-from archcheck.tracing.loader import Candidate, find_model, import_file
-from archcheck.tracing.tracer import (
-    Tracer,
-    count_parameters,
-    recording_construction_sites,
-)
+from archcheck.tracing.loader import Candidate, Submission, find_model
+from archcheck.tracing.parameters import count_parameters
+from archcheck.tracing.sites import recording_construction_sites
+from archcheck.tracing.step import trace_model
+from archcheck.tracing.toplevel import Slice
 
 Phase = Callable[[str], None]
 
@@ -39,13 +38,37 @@ SMALL_MODEL = 10_000_000
 
 
 def inspect_file(request: Request, phase: Phase = lambda name: None) -> Trace:
-    """Import the file, find and build the model, trace it.  Raises ``errors.CannotCheck``."""
-    path = Path(request.path)
+    """Import the file, find and build the model, trace it.  Raises ``errors.CannotCheck``.
+
+    Only the file's definitions run first (``archcheck.tracing.toplevel``); the
+    whole file runs when the model turns out to need a name that only its
+    skipped top-level code defines, or when ``run_top_level`` asks for it.
+    """
     phase("import")
-    with _explained("import", f"importing {path.name}", request), recording_construction_sites():
-        module = import_file(path, request.stub_imports)
+    submission = Submission(Path(request.path), request.stub_imports)
+    part = None if request.run_top_level else submission.definitions(request.name)
+    whole_because = None
+    try:
+        trace = _load_and_trace(submission, part, request, phase)
+    except errors.CannotCheck as error:
+        whole_because = submission.whole_file_needed(part, error)
+        if whole_because is None:
+            raise submission.explained(error, part) from None
+        phase("import")
+        try:
+            trace = _load_and_trace(submission, None, request, phase)
+        except errors.CannotCheck as second:
+            raise submission.explained(second, None) from None
+    return submission.annotate(trace, part, whole_because)
+
+
+def _load_and_trace(submission: Submission, part: Slice | None, request: Request, phase: Phase) -> Trace:
+    """Run ``part`` of the file (all of it if None), find the model in it and trace it."""
+    with _explained("import", f"importing {submission.path.name}", request), recording_construction_sites():
+        module = submission.run(part)
     phase("build")
-    candidate = find_model(module, path, request.name, shown=request.shown_path or request.path)
+    tree = part.module if part is not None else submission.tree()
+    candidate = find_model(module, tree, request.name, shown=request.shown_path or request.path)
     return trace_candidate(candidate, request, phase)
 
 
@@ -70,7 +93,7 @@ def trace_candidate(candidate: Candidate, request: Request, phase: Phase = lambd
             if request.device == "meta" or size >= SMALL_MODEL:
                 phase("trace")
                 with _explained("trace", where, request, model), torch.device("meta"):
-                    return trace_model(model, candidate, request, device="meta")
+                    return trace_model(model, candidate.name, candidate.location, request, device="meta")
             note = "a small model: real CPU tensors are faster than meta"
         except _WORTH_RETRYING_ON_CPU as error:
             note = f"the model cannot run on meta: {error.fields['error']}"
@@ -80,36 +103,7 @@ def trace_candidate(candidate: Candidate, request: Request, phase: Phase = lambd
         model = candidate.build(request.model_kwargs)
     phase("trace")
     with _explained("trace", where, request, model):
-        return trace_model(model, candidate, request, device="cpu", note=note)
-
-
-def trace_model(
-    model: nn.Module, candidate: Candidate | None, request: Request, device: str, note: str | None = None
-) -> Trace:
-    """Run one training-mode forward pass of ``model`` and record it."""
-    model.train()
-    torch.manual_seed(0)
-    shape = (request.batch_size, *request.input_shape)
-    inputs = torch.empty(shape, device=device) if device == "meta" else torch.randn(shape, device=device)
-    tracer = Tracer(model)
-    with torch.no_grad(), tracer.recording(inputs):
-        output = model(inputs)
-    if not _is_tensor_output(output):
-        raise errors.BadOutput(returned=_describe_output(output))
-    params, owned = count_parameters(model)
-    return Trace(
-        model=candidate.name if candidate else type(model).__name__,
-        file=str(Path(request.path).resolve()) if request.path else None,
-        location=candidate.location if candidate else None,
-        input_shape=tuple(inputs.shape),
-        device=device,
-        device_note=note,
-        params=params,
-        modules=tracer.declared_modules(owned),
-        calls=tracer.calls,
-        ops=tracer.ops,
-        notes=[f"could not read the arguments of {call}, so it was not checked" for call in dict.fromkeys(tracer.unreadable)],
-    )
+        return trace_model(model, candidate.name, candidate.location, request, device="cpu", note=note)
 
 
 @contextlib.contextmanager
@@ -158,19 +152,6 @@ def _input_hint(model: nn.Module, request: Request) -> str:
 
 def _shape_label(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape))
-
-
-def _is_tensor_output(output: Any) -> bool:
-    if isinstance(output, torch.Tensor):
-        return True
-    return isinstance(output, tuple | list) and len(output) > 0 and all(_is_tensor_output(item) for item in output)
-
-
-def _describe_output(output: Any) -> str:
-    if isinstance(output, tuple | list):
-        inner = ", ".join(sorted({type(item).__name__ for item in output})) or "nothing"
-        return f"a {type(output).__name__} of {inner}"
-    return "None" if output is None else f"a {type(output).__name__}"
 
 
 def _first_line(error: BaseException) -> str:
