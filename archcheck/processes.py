@@ -122,10 +122,11 @@ def stop_tree(pid: int) -> None:
     """Kill a worker that has not been reaped yet, with everything it started.
 
     The worker is stopped first so that it starts nothing new, then its
-    descendants are killed, then its whole process group (its session).
+    descendants are killed, then the worker and its process group (its session).
     """
     _send(pid, signal.SIGSTOP)
     kill_descendants(pid)
+    _send(pid, signal.SIGKILL)
     kill_group(pid)
 
 
