@@ -121,8 +121,9 @@ def test_a_missing_torch_package_is_never_stubbed(tmp_path: Path) -> None:
     assert "stub" not in line.replace("never a stub", "")
 
 
-def test_an_installed_library_probing_an_optional_package_gets_its_own_fallback(tmp_path: Path) -> None:
-    """The library's ``try: import ... except ImportError`` must see the ImportError, not a stub."""
+def test_an_optional_import_gets_its_own_fallback(tmp_path: Path) -> None:
+    """``try: import ... except ImportError`` must see the ImportError, not a stub: in an installed
+    library (its imports are never stubbed) and in the submission's own file (it handles the case)."""
     site = write(
         tmp_path / "site" / "probing_lib.py",
         """
@@ -134,13 +135,17 @@ def test_an_installed_library_probing_an_optional_package_gets_its_own_fallback(
             WIDTH = 16
         """,
     ).parent
+    own_fallback = "try:\n    from archcheck_test_fast_conv import FastConv\nexcept ImportError:\n    FastConv = None\n"
     write(
         tmp_path / "submission" / "model.py",
-        "import tqdm\nimport probing_lib\n" + PASSING_MODEL.replace("def __init__(self, width=8)", "def __init__(self, width=probing_lib.WIDTH)"),
+        "import tqdm\nimport probing_lib\n" + own_fallback
+        + PASSING_MODEL.replace("def __init__(self, width=8)", "def __init__(self, width=probing_lib.WIDTH)").replace(
+            "super().__init__()", "super().__init__()\n        assert FastConv is None, 'the fallback did not run'"
+        ),
     )
     report = check_json("model.py", cwd=tmp_path / "submission", env=_with_path(site))
     assert report["status"] == "passed", report["error"]
-    assert report["params"]["total"] == 4 * 9 + 2 * 4 + 4 * 10 + 10  # width 4: the fallback ran
+    assert report["params"]["total"] == 4 * 9 + 2 * 4 + 4 * 10 + 10  # width 4: the library's fallback ran
     assert report["stubbed"] == ["tqdm"]
 
 
@@ -204,6 +209,8 @@ def test_what_the_model_needs_from_top_level_code_still_runs(tmp_path: Path) -> 
     write(
         tmp_path / "model.py",
         """
+        import argparse
+
         import torch
         import torch.nn as nn
         import torch.nn.functional as F
@@ -213,6 +220,9 @@ def test_what_the_model_needs_from_top_level_code_still_runs(tmp_path: Path) -> 
             return 6
 
 
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--dropout", type=float, default=0.1)
+        args = parser.parse_args()  # archcheck's own arguments are not the script's
         WIDTH = pick_width()
         CHANNELS = [WIDTH]
         for extra in range(1):
@@ -225,7 +235,7 @@ def test_what_the_model_needs_from_top_level_code_still_runs(tmp_path: Path) -> 
                 super().__init__()
                 self.convs = nn.ModuleList(nn.Conv2d(1 if i == 0 else c, c, 3, padding=1, bias=False) for i, c in enumerate(CHANNELS))
                 self.bn = nn.BatchNorm2d(WIDTH)
-                self.drop = nn.Dropout(0.1)
+                self.drop = nn.Dropout(args.dropout)
                 self.head = nn.Conv2d(WIDTH, 10, 1)
 
             def forward(self, x):

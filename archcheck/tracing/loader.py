@@ -435,23 +435,31 @@ class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def __init__(self, is_submission_code: Callable[[types.CodeType], bool]) -> None:
         self.is_submission_code = is_submission_code
         self.stubbed: list[str] = []  # top-level names, in the order first stubbed
+        self._guarded: dict[str, frozenset[int]] = {}  # per file: the lines of imports inside try/except ImportError
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
         package, _, _ = fullname.partition(".")
         if package in NEVER_STUBBED:
             return None
         inside_stub = isinstance(sys.modules.get(fullname.rpartition(".")[0]), StubbedImport)
-        if not inside_stub and not self._imported_by_submission():
+        if not inside_stub and not self._stubbable_import():
             return None
         if package not in self.stubbed:
             self.stubbed.append(package)
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 
-    def _imported_by_submission(self) -> bool:
+    def _stubbable_import(self) -> bool:
+        """An import statement of the submission's own code that does not handle ImportError itself
+        (``try: import apex`` / ``except ImportError: apex = None`` takes its own fallback)."""
         frame: types.FrameType | None = sys._getframe(2)
         while frame is not None and _is_import_machinery(frame.f_code.co_filename):
             frame = frame.f_back
-        return frame is not None and self.is_submission_code(frame.f_code)
+        if frame is None or not self.is_submission_code(frame.f_code):
+            return False
+        filename = frame.f_code.co_filename
+        if filename not in self._guarded:
+            self._guarded[filename] = _guarded_import_lines(filename)
+        return frame.f_lineno not in self._guarded[filename]
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         module = StubbedImport(spec.name)
@@ -460,3 +468,29 @@ class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module: types.ModuleType) -> None:
         pass
+
+
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+
+
+def _guarded_import_lines(filename: str) -> frozenset[int]:
+    """The lines of the import statements of a file that sit in a ``try`` whose handler catches ImportError."""
+    try:
+        tree = ast.parse("".join(linecache.getlines(filename)))
+    except (SyntaxError, ValueError):
+        return frozenset()
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try | ast.TryStar) and any(_catches_import_error(h.type) for h in node.handlers):
+            for statement in node.body:
+                for inner in ast.walk(statement):
+                    if isinstance(inner, ast.Import | ast.ImportFrom):
+                        lines.update(range(inner.lineno, (inner.end_lineno or inner.lineno) + 1))
+    return frozenset(lines)
+
+
+def _catches_import_error(caught: ast.expr | None) -> bool:
+    if caught is None:  # a bare except
+        return True
+    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    return any((n.id if isinstance(n, ast.Name) else getattr(n, "attr", "")) in _IMPORT_ERRORS for n in names)

@@ -41,10 +41,13 @@ _CHEAP_CALLS = frozenset({
     "abs", "bool", "dict", "divmod", "enumerate", "float", "frozenset", "int", "len", "list", "max", "min",
     "pow", "range", "reversed", "round", "set", "sorted", "str", "sum", "tuple", "zip",
 })
-# Methods that change the structure of what they are called on (a list of layers, a model).
+# Methods that change what they are called on in a way a model can depend on: a list of layers, a model,
+# its hooks, an argparse parser whose defaults the model reads.  (``model.train()``, ``.parameters()``,
+# ``.load_state_dict(...)`` do not change the architecture.)
 _MUTATING_METHODS = frozenset({
     "append", "extend", "insert", "add_module", "register_module", "register_parameter", "register_buffer", "update",
-    "setdefault", "pop", "remove", "clear", "apply",
+    "setdefault", "pop", "remove", "clear", "apply", "register_forward_hook", "register_forward_pre_hook",
+    "add_argument", "add_argument_group", "add_mutually_exclusive_group", "set_defaults",
 })
 # Methods that return the model they are called on (``Net().to(device)`` still builds a model).
 _MODEL_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "requires_grad_"})
