@@ -62,7 +62,7 @@ _KILL_PAUSE = 0.01
 
 def session_options() -> dict[str, Any]:
     """``Popen`` arguments that give the child its own session (POSIX) or process group (Windows)."""
-    if WINDOWS:
+    if sys.platform == "win32":
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
     return {"start_new_session": True}
 
@@ -222,10 +222,17 @@ class _BasicLimits(ctypes.Structure):
 
 
 class _IoCounters(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_uint64) for name in (
-        "ReadOperationCount", "WriteOperationCount", "OtherOperationCount",
-        "ReadTransferCount", "WriteTransferCount", "OtherTransferCount",
-    )]
+    _fields_ = [
+        (name, ctypes.c_uint64)
+        for name in (
+            "ReadOperationCount",
+            "WriteOperationCount",
+            "OtherOperationCount",
+            "ReadTransferCount",
+            "WriteTransferCount",
+            "OtherTransferCount",
+        )
+    ]
 
 
 class _ExtendedLimits(ctypes.Structure):
@@ -258,11 +265,16 @@ class JobObject:
             raise self._error()
         limits = _ExtendedLimits()
         limits.BasicLimitInformation.LimitFlags = (
-            _JOB_OBJECT_LIMIT_JOB_MEMORY | _JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | _JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION
+            _JOB_OBJECT_LIMIT_JOB_MEMORY
+            | _JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+            | _JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION
         )
         limits.JobMemoryLimit = max_memory
         if not self.kernel32.SetInformationJobObject(
-            ctypes.c_void_p(self.handle), _JOB_OBJECT_EXTENDED_LIMIT_INFORMATION, ctypes.byref(limits), ctypes.sizeof(limits)
+            ctypes.c_void_p(self.handle),
+            _JOB_OBJECT_EXTENDED_LIMIT_INFORMATION,
+            ctypes.byref(limits),
+            ctypes.sizeof(limits),
         ):
             error = self._error()
             self.close()

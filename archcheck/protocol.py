@@ -67,7 +67,9 @@ def send_frame(channel: socket.socket, content: dict[str, Any], fds: Sequence[in
     channel.sendall(frame[sent:])
 
 
-def receive_frame(channel: socket.socket, timeout: float | None = None, max_fds: int = 0) -> tuple[dict[str, Any], list[int]] | None:
+def receive_frame(
+    channel: socket.socket, timeout: float | None = None, max_fds: int = 0
+) -> tuple[dict[str, Any], list[int]] | None:
     """The next frame and the descriptors that came with it; None at end of stream.
 
     ``timeout`` bounds the wait for a frame to begin (``TimeoutError``); once it

@@ -41,7 +41,7 @@ _SERVER_START_TIMEOUT = 120.0  # the fork server's first answer waits for it to 
 
 # Variables whose names look like credentials: GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY, DB_PASSWORD,
 # GH_PAT, GOOGLE_APPLICATION_CREDENTIALS, NPM_AUTH, SSH_AUTH_SOCK, ... (PAT and PASS as whole words only).
-_SECRET = re.compile(r"TOKEN|SECRET|PASSW|PASSPHRASE|KEY|CREDENTIAL|AUTH|COOKIE|(^|_)(PAT|PASS|PWD)(_|$)", re.IGNORECASE)
+_SECRET = re.compile(r"TOKEN|SECRET|PASSW|PASSPHRASE|KEY|CREDENTIAL|AUTH|COOKIE|(^|_)(PAT|PASS)(_|$)", re.IGNORECASE)
 _PACKAGE_PARENT = str(Path(archcheck.__file__).resolve().parent.parent)
 # The child imports archcheck from where this process did, whatever its working directory.
 _BOOT = (
@@ -300,7 +300,8 @@ class Child:
                 self._keep(chunk)
                 continue
             if not chunk:
-                return None, errors.worker_died(phase, self.launcher.exit_code(self.pid, _DIED_WAIT)).as_check_error(phase)
+                died = errors.worker_died(phase, self.launcher.exit_code(self.pid, _DIED_WAIT))
+                return None, died.as_check_error(phase)
             *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
                 try:

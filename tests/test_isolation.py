@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import PASSING_MODEL, run_cli
 
 from archcheck import processes
 from archcheck.processes import Platform
 from archcheck.protocol import Request, receive_frame, send_frame
 from archcheck.runner import Limits, run_isolated, scrubbed_environment
-from helpers import PASSING_MODEL, run_cli
 
 posix_only = pytest.mark.skipif(processes.WINDOWS, reason="the process-tree tests use POSIX signals")
 linux_only = pytest.mark.skipif(not processes.LINUX, reason="reads /proc to see which processes live")
@@ -57,17 +57,22 @@ def test_secrets_are_removed_from_the_environment() -> None:
     }
     env = scrubbed_environment(environ, threads=2)
     assert {"PATH", "HOME", "PWD", "PYTHONPATH", "GITHUB_WORKSPACE"} <= env.keys()
-    assert not {name for name in environ if name not in ("PATH", "HOME", "PWD", "PYTHONPATH", "GITHUB_WORKSPACE")} & env.keys()
+    assert (
+        not {name for name in environ if name not in ("PATH", "HOME", "PWD", "PYTHONPATH", "GITHUB_WORKSPACE")}
+        & env.keys()
+    )
     assert env["OMP_NUM_THREADS"] == "2"
 
 
 def test_the_child_sees_no_secret_and_works_two_levels_inside_a_private_folder(tmp_path: Path) -> None:
     probe = tmp_path / "probe.json"
-    (tmp_path / "spy.py").write_text(model_running(
-        "import json, os, tempfile\n"
-        f"json.dump({{'env': sorted(os.environ), 'cwd': os.getcwd(), 'tmp': tempfile.gettempdir()}}, open({str(probe)!r}, 'w'))\n"
-        "open('written_by_the_model.txt', 'w').write('x')\n"
-    ))
+    (tmp_path / "spy.py").write_text(
+        model_running(
+            "import json, os, tempfile\n"
+            f"json.dump({{'env': sorted(os.environ), 'cwd': os.getcwd(), 'tmp': tempfile.gettempdir()}}, open({str(probe)!r}, 'w'))\n"
+            "open('written_by_the_model.txt', 'w').write('x')\n"
+        )
+    )
     env = {**os.environ, "GITHUB_TOKEN": "ghs_secret", "ACTIONS_RUNTIME_TOKEN": "t", "MY_API_KEY": "k", "GH_PAT": "p"}
     result = run_cli("spy.py", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
@@ -96,8 +101,11 @@ def test_relative_writes_leave_nothing_in_the_temp_folder(tmp_path: Path, how: s
     (tmp_path / "a.py").write_text(model_running(MESSY))
     (tmp_path / "b.py").write_text(model_running(MESSY))
     (tmp_path / "spins.py").write_text(model_running(MESSY + SPINS))
-    args = {"one model": ["a.py"], "two models on the fork server": ["a.py", "b.py", "-j", "2"],
-            "a timeout": ["spins.py", "--timeout", "2"]}[how]
+    args = {
+        "one model": ["a.py"],
+        "two models on the fork server": ["a.py", "b.py", "-j", "2"],
+        "a timeout": ["spins.py", "--timeout", "2"],
+    }[how]
     result = run_cli(*args, "--format", "json", cwd=tmp_path, env={**os.environ, "TMPDIR": str(temp)})
     assert result.returncode == (2 if how == "a timeout" else 0), result.stdout + result.stderr
     assert list(temp.iterdir()) == []
@@ -106,7 +114,7 @@ def test_relative_writes_leave_nothing_in_the_temp_folder(tmp_path: Path, how: s
 
 def test_prints_do_not_corrupt_json_and_show_with_verbose(tmp_path: Path) -> None:
     noisy = model_running("import sys\nprint('hello from the constructor')\nprint('to stderr', file=sys.stderr)\n")
-    noisy = noisy.replace("return self.head", "print('{\"status\": \"passed\"} from forward')\n        return self.head")
+    noisy = noisy.replace("return self.head", 'print(\'{"status": "passed"} from forward\')\n        return self.head')
     (tmp_path / "noisy.py").write_text(noisy)
     result = run_cli("noisy.py", "--format", "json", cwd=tmp_path)
     report = json.loads(result.stdout)
@@ -120,11 +128,13 @@ def test_prints_do_not_corrupt_json_and_show_with_verbose(tmp_path: Path) -> Non
 
 
 def test_threads_and_processes_left_behind_do_not_keep_archcheck_waiting(tmp_path: Path) -> None:
-    (tmp_path / "lingers.py").write_text(model_running(
-        "import subprocess, sys, threading, time\n"
-        "threading.Thread(target=time.sleep, args=(600,)).start()\n"
-        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
-    ))
+    (tmp_path / "lingers.py").write_text(
+        model_running(
+            "import subprocess, sys, threading, time\n"
+            "threading.Thread(target=time.sleep, args=(600,)).start()\n"
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        )
+    )
     started = time.monotonic()
     result = run_cli("lingers.py", "--format", "json", cwd=tmp_path, timeout=60)
     assert json.loads(result.stdout)["status"] == "passed"
@@ -143,10 +153,12 @@ def test_a_timeout_ends_the_check_on_time(tmp_path: Path) -> None:
 
 
 def test_a_model_that_trains_in_its_constructor_is_stopped_with_the_phase_named(tmp_path: Path) -> None:
-    (tmp_path / "trains.py").write_text(model_running(
-        "import torch\nlayer = torch.nn.Conv2d(1, 8, 3)\nopt = torch.optim.SGD(layer.parameters(), lr=0.1)\n"
-        "while True:\n    opt.zero_grad(); layer(torch.randn(8, 1, 28, 28)).sum().backward(); opt.step()\n"
-    ))
+    (tmp_path / "trains.py").write_text(
+        model_running(
+            "import torch\nlayer = torch.nn.Conv2d(1, 8, 3)\nopt = torch.optim.SGD(layer.parameters(), lr=0.1)\n"
+            "while True:\n    opt.zero_grad(); layer(torch.randn(8, 1, 28, 28)).sum().backward(); opt.step()\n"
+        )
+    )
     result = run_cli("trains.py", "--timeout", "15", "--format", "json", cwd=tmp_path)
     report = json.loads(result.stdout)
     assert result.returncode == 2
@@ -157,9 +169,11 @@ def test_a_model_that_trains_in_its_constructor_is_stopped_with_the_phase_named(
 @pytest.mark.parametrize("flag", ["--format json", "--format text"])
 def test_exit_codes_for_pass_and_fail(tmp_path: Path, flag: str) -> None:
     (tmp_path / "good.py").write_text(PASSING_MODEL)
-    (tmp_path / "fc.py").write_text(PASSING_MODEL.replace("self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)",
-                                                 "self.fc(x.flatten(1))").replace("self.head = nn.Conv2d(width, 10, 1)",
-                                                                                  "self.fc = nn.Linear(8 * 28 * 28, 10)"))
+    (tmp_path / "fc.py").write_text(
+        PASSING_MODEL.replace("self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)", "self.fc(x.flatten(1))").replace(
+            "self.head = nn.Conv2d(width, 10, 1)", "self.fc = nn.Linear(8 * 28 * 28, 10)"
+        )
+    )
     assert run_cli("good.py", *flag.split(), cwd=tmp_path).returncode == 0
     assert run_cli("fc.py", *flag.split(), cwd=tmp_path).returncode == 1
     assert run_cli("good.py", "fc.py", "missing.py", *flag.split(), "-j", "2", cwd=tmp_path).returncode == 2
@@ -228,14 +242,17 @@ def test_nothing_survives_archcheck_being_killed(tmp_path: Path, jobs: int) -> N
     pids, temp = tmp_path / "pids", tmp_path / "temp"
     pids.mkdir()
     temp.mkdir()
-    (tmp_path / "spawns.py").write_text(model_running(
-        escapees(pids) + f"open({str(pids / 'worker')!r}, 'w').write(str(os.getpid()))\n" + SPINS
-    ))
+    (tmp_path / "spawns.py").write_text(
+        model_running(escapees(pids) + f"open({str(pids / 'worker')!r}, 'w').write(str(os.getpid()))\n" + SPINS)
+    )
     (tmp_path / "other.py").write_text(model_running(SPINS))
     targets = ["spawns.py", "other.py", "-j", "2"] if jobs == 2 else ["spawns.py"]
     archcheck = subprocess.Popen(
         [sys.executable, "-m", "archcheck", *targets, "--timeout", "120"],
-        cwd=tmp_path, env={**os.environ, "TMPDIR": str(temp)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(temp)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 90
@@ -276,14 +293,19 @@ def test_spawned_checks_in_parallel_answer_on_stdout(tmp_path: Path, windows_sty
 
 
 def test_the_watched_memory_limit_stops_a_model(tmp_path: Path, windows_style: None) -> None:
-    (tmp_path / "hog.py").write_text(PASSING_MODEL.replace(
-        "def forward(self, x):",
-        "def forward(self, x):\n        import time, torch\n        self.hog = torch.ones(1500 << 20, dtype=torch.uint8)\n        time.sleep(5)",
-    ))
+    (tmp_path / "hog.py").write_text(
+        PASSING_MODEL.replace(
+            "def forward(self, x):",
+            "def forward(self, x):\n        import time, torch\n        self.hog = torch.ones(1500 << 20, dtype=torch.uint8)\n        time.sleep(5)",
+        )
+    )
     limits = Limits(timeout=120, max_memory=900 << 20, threads=1)
     (outcome,) = run_isolated([(Request(path=str(tmp_path / "hog.py"), memory_label="900 MiB"), limits)])
     assert outcome.error is not None
-    assert outcome.error.reason == "exceeded the memory limit of 900 MiB during the forward pass (raise it with --max-memory)"
+    assert (
+        outcome.error.reason
+        == "exceeded the memory limit of 900 MiB during the forward pass (raise it with --max-memory)"
+    )
 
 
 # --- the pieces -----------------------------------------------------------------------------------
@@ -294,8 +316,9 @@ def test_frames_keep_their_bounds_and_carry_file_descriptors() -> None:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     read_end, write_end = os.pipe()
     with ours, theirs:
-        sender = threading.Thread(target=lambda: (send_frame(ours, {"spec": "x" * 1_000_000}, [write_end]),
-                                                  send_frame(ours, {"kill": 7})))
+        sender = threading.Thread(
+            target=lambda: (send_frame(ours, {"spec": "x" * 1_000_000}, [write_end]), send_frame(ours, {"kill": 7}))
+        )
         sender.start()  # a frame larger than the socket's buffer arrives in pieces
         big, fds = receive_frame(theirs, timeout=5, max_fds=2)
         small, none = receive_frame(theirs, timeout=5, max_fds=2)

@@ -117,7 +117,7 @@ class _Answer:
         data = message(**content)
         with self.lock:
             while data:
-                data = data[os.write(self.channel, data):]
+                data = data[os.write(self.channel, data) :]
 
     def enter(self, phase: str) -> None:
         self.phase = phase
@@ -142,7 +142,9 @@ def check(spec: dict[str, Any], channel: int) -> NoReturn:
         except (ImportError, OSError, MemoryError) as error:
             if not errors.is_out_of_memory(error):
                 raise
-            raise errors.OutOfMemory(traceback.format_exc(), limit=request.memory_label, phase_name=PHASES["start"]) from None
+            raise errors.OutOfMemory(
+                traceback.format_exc(), limit=request.memory_label, phase_name=PHASES["start"]
+            ) from None
         torch.set_num_threads(spec["threads"])
         trace = inspect_file(request, phase=answer.enter)
         answer.send(trace=trace.to_dict())
