@@ -1,7 +1,8 @@
 """Loading what students really hand in (issue 8): missing imports, scripts that train at import,
 discovery by structure, directories of submissions.
 
-Every file is written by the test; nothing is downloaded.  The CLI runs as a user runs it.
+Every file is written by the test; nothing is downloaded.  The CLI runs as a user runs it, on many
+files at once where the flags allow (one fork server imports torch once for all of them).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from helpers import PASSING_MODEL, PASSING_MODEL_PARAMS, run_cli
 
 TYPICAL_IMPORTS = """
@@ -76,24 +78,181 @@ plt.show()
 """
 
 
+# Top-level code that leaves a mark where $ARCHCHECK_TEST_MARKER says, if it runs.
+LEAVES_A_MARK = PASSING_MODEL + "\nimport os\nopen(os.environ['ARCHCHECK_TEST_MARKER'], 'w').close()\nmodel = Net()\n"
+
+NEEDS_FROM_SCRIPT = """
+import argparse
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def pick_width():
+    return 6
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--dropout", type=float, default=0.1)
+args = parser.parse_args()  # archcheck's own arguments are not the script's
+WIDTH = pick_width()
+CHANNELS = [WIDTH]
+for extra in range(1):
+    CHANNELS.append(WIDTH)
+device = torch.device("cpu")
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(1 if i == 0 else c, c, 3, padding=1, bias=False) for i, c in enumerate(CHANNELS))
+        self.bn = nn.BatchNorm2d(WIDTH)
+        self.drop = nn.Dropout(args.dropout)
+        self.head = nn.Conv2d(WIDTH, 10, 1)
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = F.relu(conv(x.to(device)))
+        x = self.drop(self.bn(x))
+        return self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)
+
+
+train_data = torch.load("train.pt")  # not there: must not run
+"""
+
+SEQUENTIAL = "nn.Sequential(nn.Conv2d(1, 10, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())"  # 100 parameters
+FOREVER = "\nfor epoch in range(10**9):\n    pass\n"
+
+STRUCTURE = '''
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    """Not a root: Net builds it through a helper method."""
+
+    def __init__(self, i, o):
+        super().__init__()
+        self.conv = nn.Conv2d(i, o, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(o)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 10, 1)
+
+    def forward(self, x):
+        return self.conv(F.adaptive_avg_pool2d(x, 1)).flatten(1)
+
+
+def make_stage(block, channels):
+    return nn.Sequential(block(1, channels), nn.Dropout(0.1))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stage = self._stage()
+        self.head = Head()
+
+    def _stage(self):
+        return make_stage(Block, 8)  # handed over, built inside make_stage
+
+    def forward(self, x: "Probe") -> "Probe":
+        # Probe is only mentioned here, and in this comment: Probe()
+        return self.head(self.stage(x))
+
+
+class Probe(nn.Module):
+    def forward(self, x):
+        return x
+'''
+
+# A copy-paste bug seen in a real submission: Net_1 calls super(Net, self).__init__().
+COPY_PASTE = PASSING_MODEL + """
+
+class Net_1(nn.Module):
+    def __init__(self):
+        super(Net, self).__init__()
+        self.conv = nn.Conv2d(1, 8, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+
+CASES = {
+    "typical.py": TYPICAL_IMPORTS + TORCHVISION_MODEL,
+    "torchaudio_model.py": "import torchaudio\n" + PASSING_MODEL,
+    "uses_a_stub.py": "from fancy_layers import FancyConv\n"
+    + PASSING_MODEL.replace("x = self.drop(", "x = FancyConv(x)\n        x = self.drop("),
+    "needs_from_script.py": NEEDS_FROM_SCRIPT,
+    "leaves_a_mark.py": LEAVES_A_MARK,
+    "instance.py": f"import torch.nn as nn\n\nmodel = {SEQUENTIAL}\n" + FOREVER,
+    "factory.py": f"import torch.nn as nn\n\n\ndef build_model():\n    return {SEQUENTIAL}\n" + FOREVER,
+    "needs_a_name.py": "def pick_width():\n    return 4\n\n\nWIDTH = pick_width()\n\n"
+    + PASSING_MODEL.replace("def __init__(self, width=8)", "def __init__(self)").replace(
+        "super().__init__()", "super().__init__()\n        width = eval('WIDTH')  # no static reading sees this"
+    ),
+    "built_by_script.py": f"import torch.nn as nn\n\n\ndef create():\n    return {SEQUENTIAL}\n\n\n"
+    "classifier = create()\nclassifier.eval()\n" + FOREVER,
+    "train.py": "import torch\n\nweights = torch.load('weights.pt')\nwhile True:\n    pass\n",
+    "copy_paste.py": COPY_PASTE,
+    "structure.py": STRUCTURE,
+}
+WIDTH_4_PARAMS = 4 * 9 + 2 * 4 + 4 * 10 + 10
+
+
 def write(path: Path, source: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(source))
     return path
 
 
-def check_json(*args: str, cwd: Path, env: dict[str, str] | None = None) -> dict:
-    result = run_cli(*args, "--format", "json", "--no-config", cwd=cwd, env=env)
+def check_json(*args: str, cwd: Path, env: dict[str, str] | None = None) -> list[dict]:
+    """The reports of one ``archcheck ARGS --format json`` run, in order."""
+    result = run_cli(*args, "--format", "json", "--no-config", "-j", "2", cwd=cwd, env=env)
     assert result.stdout, result.stderr
-    return json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    return data["reports"] if "reports" in data else [data]
+
+
+def by_file(reports: list[dict]) -> dict[str, dict]:
+    return {report["file"]: report for report in reports}
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("submissions")
+    for name, source in CASES.items():
+        write(directory / name, source)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def default(cases: Path) -> dict[str, dict]:
+    """Every case checked with the default settings, in one run."""
+    targets = [*CASES, "built_by_script.py::classifier", "copy_paste.py::Net"]
+    return by_file(check_json(*targets, "--timeout", "120", cwd=cases, env=_with_marker(cases / "default.ran")))
+
+
+@pytest.fixture(scope="module")
+def strict(cases: Path) -> dict[str, dict]:
+    """The cases that differ with stubs off and the whole file run."""
+    targets = ["typical.py", "train.py", "leaves_a_mark.py"]
+    env = _with_marker(cases / "strict.ran")
+    return by_file(check_json(*targets, "--no-stub-imports", "--run-top-level", cwd=cases, env=env))
 
 
 # -- missing imports -------------------------------------------------------------------------------
 
 
-def test_typical_student_file_is_checked_with_missing_imports_stubbed(tmp_path: Path) -> None:
-    write(tmp_path / "model.py", TYPICAL_IMPORTS + TORCHVISION_MODEL)
-    report = check_json("model.py", cwd=tmp_path)
+def test_typical_student_file_is_checked_with_missing_imports_stubbed(default: dict[str, dict]) -> None:
+    report = default["typical.py"]
     assert report["status"] == "passed", report["error"]
     assert report["params"]["total"] == TORCHVISION_MODEL_PARAMS  # torchvision was the real one
     assert "Conv2dNormActivation" in [layer["type"] for layer in report["layers"]]
@@ -101,29 +260,28 @@ def test_typical_student_file_is_checked_with_missing_imports_stubbed(tmp_path: 
     assert "stubbed missing imports: torchsummary, tqdm" in report["notes"]
 
 
-def test_stub_flags(tmp_path: Path) -> None:
-    write(tmp_path / "model.py", TYPICAL_IMPORTS + TORCHVISION_MODEL)
-    strict = run_cli("model.py", "--no-stub-imports", cwd=tmp_path)
-    assert strict.returncode == 2
-    assert strict.stderr.splitlines() == [
-        ("archcheck: cannot check model.py: model.py imports 'torchsummary', which is not installed"
-        " (install it, or leave out --no-stub-imports to replace it with an inert stub)")
-    ]
-    assert check_json("model.py", "--stub-imports", cwd=tmp_path)["status"] == "passed"
+def test_no_stub_imports_makes_a_missing_package_an_error(strict: dict[str, dict]) -> None:
+    assert strict["typical.py"]["error"]["reason"] == (
+        "typical.py imports 'torchsummary', which is not installed"
+        " (install it, or leave out --no-stub-imports to replace it with an inert stub)"
+    )
 
 
-def test_a_missing_torch_package_is_never_stubbed(tmp_path: Path) -> None:
-    write(tmp_path / "model.py", "import torchaudio\n" + PASSING_MODEL)
-    result = run_cli("model.py", cwd=tmp_path)
-    assert result.returncode == 2
-    (line,) = result.stderr.splitlines()
-    assert "model.py imports 'torchaudio', which is not installed: install it" in line
-    assert "stub" not in line.replace("never a stub", "")
+def test_a_missing_torch_package_is_never_stubbed(default: dict[str, dict]) -> None:
+    reason = default["torchaudio_model.py"]["error"]["reason"]
+    assert reason.startswith("torchaudio_model.py imports 'torchaudio', which is not installed: install it")
+    assert "stub" not in reason.replace("never a stub", "")
+
+
+def test_a_model_that_needs_a_stubbed_package_says_so(default: dict[str, dict]) -> None:
+    reason = default["uses_a_stub.py"]["error"]["reason"]
+    assert "the model uses fancy_layers, which is not installed and was replaced by an inert stub: install it" in reason
 
 
 def test_an_optional_import_gets_its_own_fallback(tmp_path: Path) -> None:
     """``try: import ... except ImportError`` must see the ImportError, not a stub: in an installed
-    library (its imports are never stubbed) and in the submission's own file (it handles the case)."""
+    library (its imports are never stubbed) and in the submission's own file (it handles the case);
+    a library that needs a missing package is named."""
     site = write(
         tmp_path / "site" / "probing_lib.py",
         """
@@ -135,6 +293,7 @@ def test_an_optional_import_gets_its_own_fallback(tmp_path: Path) -> None:
             WIDTH = 16
         """,
     ).parent
+    write(site / "needy_lib.py", "import archcheck_test_missing_dependency\n")
     own_fallback = "try:\n    from archcheck_test_fast_conv import FastConv\nexcept ImportError:\n    FastConv = None\n"
     write(
         tmp_path / "submission" / "model.py",
@@ -143,32 +302,15 @@ def test_an_optional_import_gets_its_own_fallback(tmp_path: Path) -> None:
             "super().__init__()", "super().__init__()\n        assert FastConv is None, 'the fallback did not run'"
         ),
     )
-    report = check_json("model.py", cwd=tmp_path / "submission", env=_with_path(site))
+    write(tmp_path / "submission" / "needy.py", "import needy_lib\n" + PASSING_MODEL)
+    reports = by_file(check_json("model.py", "needy.py", cwd=tmp_path / "submission", env=_with_path(site)))
+    report = reports["model.py"]
     assert report["status"] == "passed", report["error"]
-    assert report["params"]["total"] == 4 * 9 + 2 * 4 + 4 * 10 + 10  # width 4: the library's fallback ran
+    assert report["params"]["total"] == WIDTH_4_PARAMS  # width 4: the library's fallback ran
     assert report["stubbed"] == ["tqdm"]
-
-
-def test_a_library_that_needs_a_missing_package_names_both(tmp_path: Path) -> None:
-    site = write(tmp_path / "site" / "needy_lib.py", "import archcheck_test_missing_dependency\n").parent
-    write(tmp_path / "submission" / "model.py", "import needy_lib\n" + PASSING_MODEL)
-    result = run_cli("model.py", cwd=tmp_path / "submission", env=_with_path(site))
-    assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        ("archcheck: cannot check model.py: needy_lib (imported by model.py) needs"
-        " 'archcheck_test_missing_dependency', which is not installed: install it")
-    ]
-
-
-def test_a_model_that_needs_a_stubbed_package_says_so(tmp_path: Path) -> None:
-    write(
-        tmp_path / "model.py",
-        "from fancy_layers import FancyConv\n" + PASSING_MODEL.replace("x = self.drop(", "x = FancyConv(x)\n        x = self.drop("),
+    assert reports["needy.py"]["error"]["reason"] == (
+        "needy_lib (imported by needy.py) needs 'archcheck_test_missing_dependency', which is not installed: install it"
     )
-    report = check_json("model.py", cwd=tmp_path)
-    assert report["status"] == "error"
-    reason = report["error"]["reason"]
-    assert "the model uses fancy_layers, which is not installed and was replaced by an inert stub: install it" in reason
 
 
 # -- definitions first, scripts never --------------------------------------------------------------
@@ -179,223 +321,80 @@ def test_a_file_that_trains_and_downloads_at_import_is_checked_in_seconds(tmp_pa
     write(tmp_path / "definitions.py", imports + TORCHVISION_MODEL)
     write(tmp_path / "script.py", imports + TORCHVISION_MODEL + TRAINING_SCRIPT)
     # Should the script run after all, its download fails at once instead of reaching the network.
-    offline = {**_environ(), "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    offline = {**os.environ, "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
     start = time.monotonic()
-    baseline = check_json("definitions.py", "--timeout", "120", cwd=tmp_path, env=offline)
+    (baseline,) = check_json("definitions.py", "--timeout", "120", cwd=tmp_path, env=offline)
     baseline_seconds = time.monotonic() - start
     start = time.monotonic()
-    report = check_json("script.py", "--timeout", "120", cwd=tmp_path, env=offline)
+    (report,) = check_json("script.py", "--timeout", "120", cwd=tmp_path, env=offline)
     seconds = time.monotonic() - start
     assert report["status"] == "passed", report["error"]
     assert report["params"]["total"] == baseline["params"]["total"] == TORCHVISION_MODEL_PARAMS
     assert any(note.startswith("top-level code was skipped (lines ") for note in report["notes"]), report["notes"]
     assert "--run-top-level" in " ".join(report["notes"])
-    # Running the script would take until the timeout (it loops forever): it must cost no more than
+    # Running the script would last until the timeout (it loops forever): it must cost no more than
     # the same model without it.  On an idle machine both take a few seconds.
     assert seconds < baseline_seconds + 5, (seconds, baseline_seconds)
 
 
-def test_run_top_level_runs_the_whole_file(tmp_path: Path) -> None:
-    write(tmp_path / "model.py", PASSING_MODEL + "\nprint('TOP-LEVEL CODE RAN')\nmodel = Net()\nprint(model)\n")
-    default = run_cli("model.py", "--verbose", cwd=tmp_path)
-    assert default.returncode == 0 and "TOP-LEVEL CODE RAN" not in default.stdout + default.stderr
-    whole = run_cli("model.py", "--verbose", "--run-top-level", cwd=tmp_path)
-    assert whole.returncode == 0 and "TOP-LEVEL CODE RAN" in whole.stdout + whole.stderr
-    notes = check_json("model.py", "--run-top-level", cwd=tmp_path)["notes"]
-    assert not any("skipped" in note for note in notes)
+def test_top_level_code_runs_only_with_run_top_level(cases: Path, default: dict[str, dict], strict: dict[str, dict]) -> None:
+    assert default["leaves_a_mark.py"]["status"] == "passed"
+    assert not (cases / "default.ran").exists()
+    assert strict["leaves_a_mark.py"]["status"] == "passed"
+    assert (cases / "strict.ran").exists()
+    assert not any("skipped" in note for note in strict["leaves_a_mark.py"]["notes"])
 
 
-def test_what_the_model_needs_from_top_level_code_still_runs(tmp_path: Path) -> None:
-    write(
-        tmp_path / "model.py",
-        """
-        import argparse
-
-        import torch
-        import torch.nn as nn
-        import torch.nn.functional as F
-
-
-        def pick_width():
-            return 6
-
-
-        parser = argparse.ArgumentParser()
-        parser.add_argument("--dropout", type=float, default=0.1)
-        args = parser.parse_args()  # archcheck's own arguments are not the script's
-        WIDTH = pick_width()
-        CHANNELS = [WIDTH]
-        for extra in range(1):
-            CHANNELS.append(WIDTH)
-        device = torch.device("cpu")
-
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.convs = nn.ModuleList(nn.Conv2d(1 if i == 0 else c, c, 3, padding=1, bias=False) for i, c in enumerate(CHANNELS))
-                self.bn = nn.BatchNorm2d(WIDTH)
-                self.drop = nn.Dropout(args.dropout)
-                self.head = nn.Conv2d(WIDTH, 10, 1)
-
-            def forward(self, x):
-                for conv in self.convs:
-                    x = F.relu(conv(x.to(device)))
-                x = self.drop(self.bn(x))
-                return self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)
-
-
-        train_data = torch.load("train.pt")  # not there: must not run
-        """,
-    )
-    report = check_json("model.py", cwd=tmp_path)
+def test_what_the_model_needs_from_top_level_code_still_runs(cases: Path, default: dict[str, dict]) -> None:
+    report = default["needs_from_script.py"]
     assert report["status"] == "passed", report["error"]
     assert report["params"]["total"] == 6 * 9 + 6 * 6 * 9 + 12 + 6 * 10 + 10
-    load = (tmp_path / "model.py").read_text().splitlines().index('train_data = torch.load("train.pt")  # not there: must not run') + 1
+    lines = (cases / "needs_from_script.py").read_text().splitlines()
+    load = lines.index('train_data = torch.load("train.pt")  # not there: must not run') + 1
     assert any(f"top-level code was skipped (line {load})" in note for note in report["notes"]), report["notes"]
 
 
-def test_a_module_level_instance_and_a_factory_are_still_found(tmp_path: Path) -> None:
-    script = "\nfor epoch in range(10**9):\n    pass\n"
-    write(
-        tmp_path / "instance.py",
-        "import torch.nn as nn\n\nmodel = nn.Sequential(nn.Conv2d(1, 10, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())\n" + script,
-    )
-    write(
-        tmp_path / "factory.py",
-        "import torch.nn as nn\n\n\ndef build_model():\n    return nn.Sequential(nn.Conv2d(1, 10, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())\n"
-        + script,
-    )
-    reports = {r["file"]: r for r in check_json("instance.py", "factory.py", "-j", "2", cwd=tmp_path)["reports"]}
-    assert reports["instance.py"]["model"] == "model" and reports["instance.py"]["params"]["total"] == 100
-    assert reports["factory.py"]["model"] == "build_model" and reports["factory.py"]["params"]["total"] == 100
+def test_a_module_level_instance_and_a_factory_are_still_found(default: dict[str, dict]) -> None:
+    assert default["instance.py"]["model"] == "model" and default["instance.py"]["params"]["total"] == 100
+    assert default["factory.py"]["model"] == "build_model" and default["factory.py"]["params"]["total"] == 100
 
 
-def test_the_whole_file_runs_when_the_model_needs_what_only_the_script_defines(tmp_path: Path) -> None:
-    write(
-        tmp_path / "needs_a_name.py",
-        "def pick_width():\n    return 4\n\n\nWIDTH = pick_width()\n\n"
-        + PASSING_MODEL.replace("def __init__(self, width=8)", "def __init__(self)").replace(
-            "super().__init__()", "super().__init__()\n        width = eval('WIDTH')  # no static reading sees this"
-        ),
-    )
-    report = check_json("needs_a_name.py", cwd=tmp_path)
+def test_the_whole_file_runs_when_the_model_needs_what_only_the_script_defines(default: dict[str, dict]) -> None:
+    report = default["needs_a_name.py"]
     assert report["status"] == "passed", report["error"]
-    assert report["params"]["total"] == 4 * 9 + 2 * 4 + 4 * 10 + 10
+    assert report["params"]["total"] == WIDTH_4_PARAMS
     assert "the whole file was run, top-level code included: the model needs 'WIDTH', which it defines" in report["notes"]
 
 
-def test_a_model_built_by_the_script_is_checked_when_named(tmp_path: Path) -> None:
-    write(
-        tmp_path / "built_by_script.py",
-        "import torch.nn as nn\n\n\ndef create():\n"
-        "    return nn.Sequential(nn.Conv2d(1, 10, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())\n\n\n"
-        "classifier = create()\nclassifier.eval()\nfor epoch in range(10**9):\n    pass\n",
+def test_a_model_built_by_the_script_is_checked_when_named(default: dict[str, dict]) -> None:
+    assert default["built_by_script.py"]["error"]["reason"] == (
+        "no nn.Module subclass, model instance or model factory defined in built_by_script.py (found: create);"
+        " its top-level script code did not run (--run-top-level runs it)"
     )
-    unnamed = run_cli("built_by_script.py", cwd=tmp_path)
-    assert unnamed.returncode == 2
-    assert unnamed.stderr.splitlines() == [
-        ("archcheck: cannot check built_by_script.py: no nn.Module subclass, model instance or model factory defined in"
-        " built_by_script.py (found: create); its top-level script code did not run (--run-top-level runs it)")
-    ]
-    report = check_json("built_by_script.py::classifier", cwd=tmp_path)
-    assert report["model"] == "classifier" and report["params"]["total"] == 100
+    named = default["built_by_script.py::classifier"]
+    assert named["model"] == "classifier" and named["params"]["total"] == 100
 
 
-def test_a_script_without_a_model_is_not_run(tmp_path: Path) -> None:
-    write(tmp_path / "train.py", "import torch\n\nweights = torch.load('weights.pt')\nwhile True:\n    pass\n")
-    result = run_cli("train.py", "--timeout", "120", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "no nn.Module subclass, model instance or model factory defined in train.py (found: nothing);" in result.stderr
-    whole = run_cli("train.py", "--run-top-level", cwd=tmp_path)
-    assert "importing train.py raised FileNotFoundError" in whole.stderr
+def test_a_script_without_a_model_is_not_run(default: dict[str, dict], strict: dict[str, dict]) -> None:
+    reason = default["train.py"]["error"]["reason"]
+    assert reason.startswith("no nn.Module subclass, model instance or model factory defined in train.py (found: nothing);")
+    assert "importing train.py raised FileNotFoundError" in strict["train.py"]["error"]["reason"]
 
 
 # -- discovery reads structure, not mentions -------------------------------------------------------
 
 
-def test_super_of_another_class_does_not_hide_the_model(tmp_path: Path) -> None:
-    """A copy-paste bug seen in a real submission: ``Net_1`` calls ``super(Net, self).__init__()``."""
-    write(
-        tmp_path / "model.py",
-        PASSING_MODEL
-        + """
-
-class Net_1(nn.Module):
-    def __init__(self):
-        super(Net, self).__init__()
-        self.conv = nn.Conv2d(1, 8, 3)
-
-    def forward(self, x):
-        return self.conv(x)
-""",
+def test_super_of_another_class_does_not_hide_the_model(default: dict[str, dict]) -> None:
+    assert default["copy_paste.py"]["error"]["reason"] == (
+        "copy_paste.py defines several candidate models; name the one to check: copy_paste.py::Net, copy_paste.py::Net_1"
     )
-    result = run_cli("model.py", cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        ("archcheck: cannot check model.py: model.py defines several candidate models;"
-        " name the one to check: model.py::Net, model.py::Net_1")
-    ]
-    assert run_cli("model.py::Net", cwd=tmp_path).returncode == 0
+    assert default["copy_paste.py::Net"]["status"] == "passed"
 
 
-def test_only_classes_built_as_submodules_are_used(tmp_path: Path) -> None:
-    write(
-        tmp_path / "model.py",
-        '''
-        import torch.nn as nn
-        import torch.nn.functional as F
-
-
-        class Block(nn.Module):
-            """Not a root: Net builds it through a helper method."""
-
-            def __init__(self, i, o):
-                super().__init__()
-                self.conv = nn.Conv2d(i, o, 3, padding=1, bias=False)
-                self.bn = nn.BatchNorm2d(o)
-
-            def forward(self, x):
-                return F.relu(self.bn(self.conv(x)))
-
-
-        class Head(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.conv = nn.Conv2d(8, 10, 1)
-
-            def forward(self, x):
-                return self.conv(F.adaptive_avg_pool2d(x, 1)).flatten(1)
-
-
-        def make_stage(block, channels):
-            return nn.Sequential(block(1, channels), nn.Dropout(0.1))
-
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.stage = self._stage()
-                self.head = Head()
-
-            def _stage(self):
-                return make_stage(Block, 8)  # handed over, built inside make_stage
-
-            def forward(self, x: "Probe") -> "Probe":
-                # Probe is only mentioned here, and in this comment: Probe()
-                return self.head(self.stage(x))
-
-
-        class Probe(nn.Module):
-            def forward(self, x):
-                return x
-        ''',
+def test_only_classes_built_as_submodules_are_used(default: dict[str, dict]) -> None:
+    assert default["structure.py"]["error"]["reason"] == (
+        "structure.py defines several candidate models; name the one to check: structure.py::Net, structure.py::Probe"
     )
-    result = run_cli("model.py", cwd=tmp_path)
-    assert result.stderr.splitlines() == [
-        ("archcheck: cannot check model.py: model.py defines several candidate models;"
-        " name the one to check: model.py::Net, model.py::Probe")
-    ]
 
 
 # -- directories of submissions --------------------------------------------------------------------
@@ -409,16 +408,14 @@ def test_a_directory_of_submissions_takes_notebooks_and_each_students_only_file(
     write(classroom / "carol" / "b.py", PASSING_MODEL)
     write(classroom / "dave.ipynb", json.dumps(_notebook(PASSING_MODEL)))
     write(classroom / ".ipynb_checkpoints" / "dave-checkpoint.ipynb", "{}")
-    reports = check_json("submissions", "-j", "2", cwd=tmp_path)["reports"]
-    by_file = {Path(report["file"]).as_posix(): report for report in reports}
-    assert sorted(by_file) == [
-        "submissions/alice/model.py", "submissions/bob/S5_solution.py", "submissions/carol", "submissions/dave.ipynb"
-    ]
-    assert by_file["submissions/bob/S5_solution.py"]["params"]["total"] == PASSING_MODEL_PARAMS
-    assert by_file["submissions/dave.ipynb"]["status"] == "passed", by_file["submissions/dave.ipynb"]["error"]
-    assert "is a directory without a model.py" in by_file["submissions/carol"]["error"]["reason"]
-    globbed = check_json("submissions/*", "-j", "2", cwd=tmp_path)["reports"]
-    assert [Path(report["file"]).as_posix() for report in globbed] == sorted(by_file)
+    reports = check_json("submissions", "submissions/*", cwd=tmp_path)
+    files = [Path(report["file"]).as_posix() for report in reports]
+    expected = ["submissions/alice/model.py", "submissions/bob/S5_solution.py", "submissions/carol", "submissions/dave.ipynb"]
+    assert files == expected + expected  # the directory, then the glob: the same submissions
+    found = by_file(reports[:4])
+    assert found["submissions/bob/S5_solution.py"]["params"]["total"] == PASSING_MODEL_PARAMS
+    assert found["submissions/dave.ipynb"]["status"] == "passed", found["submissions/dave.ipynb"]["error"]
+    assert "is a directory without a model.py" in found["submissions/carol"]["error"]["reason"]
 
 
 def _notebook(*cells: str) -> dict:
@@ -430,10 +427,10 @@ def _notebook(*cells: str) -> dict:
     }
 
 
-def _environ() -> dict[str, str]:
-    return dict(os.environ)
-
-
 def _with_path(directory: Path) -> dict[str, str]:
     """The environment with ``directory`` on the Python path, like a package installed there."""
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(directory), os.environ.get("PYTHONPATH")]))}
+
+
+def _with_marker(path: Path) -> dict[str, str]:
+    return {**os.environ, "ARCHCHECK_TEST_MARKER": str(path)}
