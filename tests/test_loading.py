@@ -202,6 +202,7 @@ CASES = {
     "classifier = create()\nclassifier.eval()\n" + FOREVER,
     "train.py": "import torch\n\nweights = torch.load('weights.pt')\nwhile True:\n    pass\n",
     "copy_paste.py": COPY_PASTE,
+    "pasted_from_colab.py": "!pip install torchsummary\n%matplotlib inline\n" + PASSING_MODEL,
     "structure.py": STRUCTURE,
 }
 WIDTH_4_PARAMS = 4 * 9 + 2 * 4 + 4 * 10 + 10
@@ -311,6 +312,12 @@ def test_an_optional_import_gets_its_own_fallback(tmp_path: Path) -> None:
     assert reports["needy.py"]["error"]["reason"] == (
         "needy_lib (imported by needy.py) needs 'archcheck_test_missing_dependency', which is not installed: install it"
     )
+
+
+def test_a_python_file_pasted_from_a_notebook_is_read_without_its_shell_lines(default: dict[str, dict]) -> None:
+    report = default["pasted_from_colab.py"]
+    assert report["status"] == "passed", report["error"]
+    assert "IPython shell and magic lines were left out (lines 1, 2)" in report["notes"]
 
 
 # -- definitions first, scripts never --------------------------------------------------------------

@@ -36,7 +36,7 @@ from typing import Any, TypeGuard
 from torch import nn
 
 from archcheck import errors
-from archcheck.notebook import NotebookSource, is_notebook, read_notebook
+from archcheck.notebook import NotebookSource, is_notebook, python_lines, read_notebook
 from archcheck.records import Location, Trace
 from archcheck.tracing.sources import is_user_code
 from archcheck.tracing.toplevel import (
@@ -65,7 +65,7 @@ class Candidate:
         try:
             file = inspect.getsourcefile(target)
             line = inspect.getsourcelines(target)[1]
-        except (OSError, TypeError):
+        except (OSError, TypeError, SyntaxError):
             return None
         return Location(file, line) if file else None
 
@@ -132,17 +132,31 @@ class Submission:
         self.roots = tuple(os.path.join(directory, "") for directory in search_path(self.path))
         self.stubs = _StubFinder(self._is_submission_code) if stub_imports else None
         self._module_name: str | None = None
-        if self.notebook is not None:  # tracebacks and inspect.getsource read the code, not the JSON
-            linecache.cache[str(self.path)] = (len(self.text), None, self.text.splitlines(True), str(self.path))
+        self.ipython_lines: list[int] = []  # lines of a .py file that were notebook syntax, left out
+        if self.notebook is not None:
+            self._show_code_as_run()
 
     @property
     def stubbed(self) -> list[str]:
         return self.stubs.stubbed if self.stubs else []
 
     def tree(self) -> ast.Module:
+        """The file's syntax tree.  A .py file pasted from a notebook (``!pip install ...``,
+        ``%matplotlib inline``) is read without those lines, as a notebook's cells are."""
         try:
             return ast.parse(self.text, str(self.path))
         except SyntaxError as error:
+            without_ipython = "".join(line + "\n" for line in python_lines(self.text.splitlines()))
+            if self.notebook is None and without_ipython != self.text:
+                with contextlib.suppress(SyntaxError, ValueError):
+                    tree = ast.parse(without_ipython, str(self.path))
+                    self.ipython_lines = [
+                        number for number, (old, new) in enumerate(zip(self.text.splitlines(), without_ipython.splitlines()), 1)
+                        if old != new
+                    ]
+                    self.text = without_ipython
+                    self._show_code_as_run()
+                    return tree
             raise errors.SyntaxProblem(where=self.place(error.lineno or 0), error=error.msg) from None
         except ValueError as error:  # null bytes
             raise errors.SyntaxProblem(where=self.place(0), error=str(error)) from None
@@ -184,6 +198,10 @@ class Submission:
                     del sys.modules[name]
         return module
 
+    def _show_code_as_run(self) -> None:
+        """Tracebacks and ``inspect.getsource`` read the code that runs, not the file (a notebook's JSON)."""
+        linecache.cache[str(self.path)] = (len(self.text), None, self.text.splitlines(True), str(self.path))
+
     def place(self, line: int) -> str:
         """``model.py:12``, or ``model.ipynb:cell 4:3`` for a line of a notebook's code."""
         origin = self.notebook.origin(line) if self.notebook else None
@@ -212,6 +230,9 @@ class Submission:
         trace.stubbed = list(self.stubbed)
         if self.stubbed:
             trace.notes.append(f"stubbed missing imports: {', '.join(self.stubbed)}")
+        if self.ipython_lines:
+            lines = _ranges([(line, line) for line in self.ipython_lines])
+            trace.notes.append(f"IPython shell and magic lines were left out ({'line' if len(self.ipython_lines) == 1 else 'lines'} {lines})")
         if whole_because is not None:
             trace.notes.append(f"the whole file was run, top-level code included: {whole_because}")
         elif part is not None and part.skipped:
@@ -481,7 +502,7 @@ def _guarded_import_lines(filename: str) -> frozenset[int]:
         return frozenset()
     lines: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Try | ast.TryStar) and any(_catches_import_error(h.type) for h in node.handlers):
+        if isinstance(node, ast.Try) and any(_catches_import_error(h.type) for h in node.handlers):
             for statement in node.body:
                 for inner in ast.walk(statement):
                     if isinstance(inner, ast.Import | ast.ImportFrom):

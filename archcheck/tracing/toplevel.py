@@ -165,7 +165,7 @@ def _units(stmts: list[ast.stmt], guards: set[str]) -> Iterator[_Unit]:
             inner = guards | _loads(stmt.test)
             yield from _units(stmt.body, inner)
             yield from _units(stmt.orelse, inner)
-        elif isinstance(stmt, ast.Try | ast.TryStar):
+        elif isinstance(stmt, ast.Try):
             for block in (stmt.body, *(handler.body for handler in stmt.handlers), stmt.orelse, stmt.finalbody):
                 yield from _units(block, guards)
         else:
@@ -206,25 +206,31 @@ class _Makers:
             elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and _is_factory_name(stmt.name):
                 makers.names.add(stmt.name)
             elif isinstance(stmt, ast.ImportFrom):
-                module = stmt.module or ""
-                local = stmt.level > 0 or is_local_module(module.partition(".")[0])
-                for alias in stmt.names:
-                    bound = alias.asname or alias.name
-                    if module == "torch" and alias.name == "nn":
-                        makers.namespaces.add(bound)
-                        makers.torch_nn.add(bound)
-                    elif module.startswith("torch.nn") or (local and _may_build_a_model(alias.name)):
-                        makers.names.add(bound)
+                makers._add_from_import(stmt, is_local_module)
             elif isinstance(stmt, ast.Import):
-                for alias in stmt.names:
-                    if alias.asname and alias.name == "torch.nn":
-                        makers.namespaces.add(alias.asname)
-                        makers.torch_nn.add(alias.asname)
-                    elif not alias.asname and alias.name.startswith("torch"):
-                        makers.namespaces.add("torch")
-                    elif is_local_module(alias.name.partition(".")[0]):
-                        makers.namespaces.add((alias.asname or alias.name).partition(".")[0])
+                makers._add_import(stmt, is_local_module)
         return makers
+
+    def _add_from_import(self, stmt: ast.ImportFrom, is_local_module: Callable[[str], bool]) -> None:
+        module = stmt.module or ""
+        local = stmt.level > 0 or is_local_module(module.partition(".")[0])
+        for alias in stmt.names:
+            bound = alias.asname or alias.name
+            if module == "torch" and alias.name == "nn":
+                self.namespaces.add(bound)
+                self.torch_nn.add(bound)
+            elif module.startswith("torch.nn") or (local and _may_build_a_model(alias.name)):
+                self.names.add(bound)
+
+    def _add_import(self, stmt: ast.Import, is_local_module: Callable[[str], bool]) -> None:
+        for alias in stmt.names:
+            if alias.asname and alias.name == "torch.nn":
+                self.namespaces.add(alias.asname)
+                self.torch_nn.add(alias.asname)
+            elif not alias.asname and alias.name.startswith("torch"):
+                self.namespaces.add("torch")
+            elif is_local_module(alias.name.partition(".")[0]):
+                self.namespaces.add((alias.asname or alias.name).partition(".")[0])
 
 
 def _may_build_a_model(name: str) -> bool:
@@ -332,7 +338,7 @@ def _rebuild(stmts: list[ast.stmt], kept: set[int]) -> tuple[list[ast.stmt], lis
     for stmt in stmts:
         if _is_main_guard(stmt):
             continue
-        if isinstance(stmt, ast.If | ast.Try | ast.TryStar):
+        if isinstance(stmt, ast.If | ast.Try):
             blocks = [stmt.body, stmt.orelse] if isinstance(stmt, ast.If) else [
                 stmt.body, *(handler.body for handler in stmt.handlers), stmt.orelse, stmt.finalbody
             ]
