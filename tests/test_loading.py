@@ -7,6 +7,7 @@ files at once where the flags allow (one fork server imports torch once for all 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import textwrap
@@ -321,6 +322,45 @@ def test_a_python_file_pasted_from_a_notebook_is_read_without_its_shell_lines(de
 
 
 # -- definitions first, scripts never --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "skipped"),
+    [
+        # the course template: only the script part goes
+        ("import torch\nimport torch.nn as nn\nclass Net(nn.Module):\n    pass\nmodel = Net().to('cpu')\n"
+         "loader = torch.utils.data.DataLoader(range(3))\nsummary(model)\nfor epoch in range(3):\n    train(model, loader)\n",
+         ["loader = ...", "summary(model)", "for epoch ..."]),
+        # a list of layers filled by a loop is what the model reads: the loop stays
+        ("import torch.nn as nn\nLAYERS = []\nfor i in range(2):\n    LAYERS.append(nn.Conv2d(1, 1, 3))\n"
+         "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.body = nn.Sequential(*LAYERS)\n"
+         "print(LAYERS)\n",
+         ["print(LAYERS)"]),
+        # a fallback in an except block is a constant; a function whose default needs the script goes with it
+        ("try:\n    from tqdm import tqdm\nexcept ImportError:\n    tqdm = lambda x: x\ndata = load()\n"
+         "def train(loader=data):\n    pass\ndef helper(n=2):\n    return n\n",
+         ["data = ...", "def train ..."]),
+        # the main guard never runs anyway: it is not reported as skipped
+        ("import torch\nWIDTH = 8\nif __name__ == '__main__':\n    main()\n", []),
+    ],
+    ids=["course-template", "loop-the-model-reads", "fallbacks-and-defaults", "main-guard"],
+)
+def test_definitions_first_keeps_what_the_model_needs(source: str, skipped: list[str]) -> None:
+    from archcheck.tracing.toplevel import definitions_first
+
+    part = definitions_first(ast.parse(source), None, lambda module: False)
+    assert [_short(statement) for statement in part.skipped] == skipped  # everything else runs
+
+
+def _short(statement: ast.stmt) -> str:
+    """A statement as the test names it: its first line, or "kind name ..." for blocks and assignments."""
+    if isinstance(statement, ast.Assign):
+        return f"{ast.unparse(statement.targets[0])} = ..."
+    if isinstance(statement, ast.For):
+        return f"for {ast.unparse(statement.target)} ..."
+    if isinstance(statement, ast.FunctionDef):
+        return f"def {statement.name} ..."
+    return ast.unparse(statement)
 
 
 def test_a_file_that_trains_and_downloads_at_import_is_checked_in_seconds(tmp_path: Path) -> None:

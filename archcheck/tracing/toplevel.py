@@ -81,7 +81,7 @@ class _Unit:
     stmt: ast.stmt
     binds: set[str]  # module-level names it binds
     touches: set[str]  # names whose objects it changes: attribute or item stores, method calls
-    reads: set[str]  # module-level names it reads when it runs
+    reads: set[str]  # module-level names it reads, when it runs or later (in a lambda)
     guards: set[str]  # names read by the ``if`` tests around it
     kept: bool = False
     defines: set[str] = field(default_factory=set)  # def-time reads of a function (decorators, defaults)
@@ -142,7 +142,7 @@ def _keep_what_is_harmless(units: list[_Unit], makers: _Makers) -> None:
             if unit.kept or not _is_harmless(unit.stmt, makers):
                 continue
             is_function = isinstance(unit.stmt, ast.FunctionDef | ast.AsyncFunctionDef)
-            if (unit.defines if is_function else unit.reads) | unit.guards <= available:
+            if (unit.defines if is_function else _loads_now(unit.stmt)) | unit.guards <= available:
                 unit.kept = True
                 available |= unit.binds
                 changed = True
@@ -289,6 +289,22 @@ def _changed_objects(stmt: ast.stmt) -> set[str]:
         if isinstance(target, ast.Name):
             changed.add(target.id)
     return changed
+
+
+def _loads_now(stmt: ast.stmt) -> set[str]:
+    """The names a statement reads as it runs: not those in lambda bodies, nor comprehension variables."""
+    loads: set[str] = set()
+    pending: list[ast.AST] = [stmt]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Lambda):
+            pending.extend([*node.args.defaults, *filter(None, node.args.kw_defaults)])
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.add(node.id)
+        pending.extend(ast.iter_child_nodes(node))
+    bound = {n.id for c in ast.walk(stmt) if isinstance(c, ast.comprehension) for n in ast.walk(c.target) if isinstance(n, ast.Name)}
+    return loads - bound
 
 
 def _loads(*nodes: ast.AST) -> set[str]:
