@@ -171,7 +171,7 @@ class ForwardFailed(CannotCheck):
 
 class BadOutput(CannotCheck):
     phase = "trace"
-    message = "forward returned {returned}; archcheck expects a tensor or a tuple of tensors"
+    message = "forward returned {returned}; archcheck expects a tensor, or a tuple, list or dict of tensors (the logits first)"
 
 
 # -- limits -------------------------------------------------------------------------------------

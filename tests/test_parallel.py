@@ -212,7 +212,7 @@ def test_verdicts_are_the_expected_ones(runs: dict[str, Any]) -> None:
     by_name = dict(zip(runs["order"], document["reports"]))
     assert "syntax error" in by_name["k_syntax_error.py"]["error"]["reason"]
     assert "forward is not implemented yet" in by_name["i_forward_raises.py"]["error"]["reason"]
-    assert by_name["e_tied_frozen.py"]["params"] == {"total": 2666, "trainable": 2522, "frozen": 144}
+    assert by_name["e_tied_frozen.py"]["params"] == {"total": 2666, "trainable": 2522, "frozen": 144, "unregistered": 0}
 
 
 def test_exit_code_is_the_worst_of_all(runs: dict[str, Any]) -> None:

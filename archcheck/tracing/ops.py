@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
+from torch.utils._pytree import tree_leaves
 
 from archcheck.records import CHANNEL, SPACE, OpKind
 from archcheck.tracing import layout
@@ -140,6 +141,8 @@ def describe_product(name: str, func: Any, args: Sequence[Any], kwargs: dict, fa
 
 def product_output_dims(name: str, args: Sequence[Any], out: torch.Tensor, facts: Facts) -> Dims | None:
     """The activation's kept dimensions, in place, plus the new features the other operand makes."""
+    if name not in _PRODUCTS:  # a recurrent layer: the default convention fits its (batch, time, features) output
+        return None
     (first, second), contract_first, contract_second = _PRODUCTS[name]
     a, b = args[first], args[second]
     a_dims = facts.dims(a) if isinstance(a, torch.Tensor) else None
@@ -162,6 +165,29 @@ def product_output_dims(name: str, args: Sequence[Any], out: torch.Tensor, facts
     while len(kept) < out.dim():
         kept.append(layout.new_features(out.shape[len(kept)]))
     return tuple(kept[: out.dim()])
+
+
+_RECURRENT = (
+    "lstm", "gru", "rnn_tanh", "rnn_relu", "mkldnn_rnn_layer", "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell",
+    "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "_cudnn_rnn", "miopen_rnn",
+)
+
+
+def describe_recurrent(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts: Facts) -> Description | None:
+    """A recurrent layer: every step multiplies the activations' features by learned matrices."""
+    tensors = [t for t in tree_leaves((list(args), kwargs)) if isinstance(t, torch.Tensor)]
+    x = next((t for t in tensors if facts.dims(t) is not None), None)
+    if x is None or x.dim() == 0:
+        return None
+    x_dims = facts.dims(x)
+    assert x_dims is not None
+    shape = tuple(x.shape)
+    attrs = {
+        "form": name,
+        "contracted": _roles_of(x_dims, [x.dim() - 1]),
+        "kept": _roles_of(x_dims, [d for d in range(x.dim() - 1) if shape[d] > 1]),
+    }
+    return Description("product", attrs, [x, *(t for t in tensors if t is not x)], x)
 
 
 # -- convolutions ---------------------------------------------------------------------------------------
@@ -310,6 +336,7 @@ def describe_native_dropout(name: str, func: Any, args: Sequence[Any], kwargs: d
 
 DESCRIBERS: dict[str, Callable[[str, Any, Sequence[Any], dict, Facts], Description | None]] = {
     **{name: describe_product for name in _PRODUCTS},
+    **{name: describe_recurrent for name in _RECURRENT},
     **{name: describe_conv for name in ("convolution", "_convolution", "conv1d", "conv2d", "conv3d")},
     **{
         f"{prefix}{mode}_pool{n}d{suffix}": describe_pool

@@ -10,6 +10,9 @@ everywhere was computed and thrown away, or multiplied by zero.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -35,7 +38,7 @@ def trace_model(
     base = torch.empty(shape, device=device) if device == "meta" else torch.randn(shape, device=device)
     inputs = base.requires_grad_().clone()  # not a leaf: the model may change its input in place
     recorder = Recorder(model, inputs)
-    with torch.enable_grad(), recorder.recording():
+    with torch.enable_grad(), _compilation_off(), recorder.recording():
         output = model(inputs)
     primary = _first_tensor(output)
     if primary is None:
@@ -165,10 +168,31 @@ def _declared_modules(model: nn.Module, recorder: Recorder, owned: dict[int, int
     ]
 
 
+@contextlib.contextmanager
+def _compilation_off() -> Iterator[None]:
+    """Run torch.compile'd code eagerly, so the recorder sees it (compiled kernels run below the dispatcher).
+
+    Only when the model's code has already imported torch._dynamo: importing it costs seconds.  In the
+    checking process the environment also sets TORCHDYNAMO_DISABLE.
+    """
+    dynamo = sys.modules.get("torch._dynamo")
+    if dynamo is None:
+        yield
+        return
+    before = dynamo.config.disable
+    dynamo.config.disable = True
+    try:
+        yield
+    finally:
+        dynamo.config.disable = before
+
+
 def _first_tensor(output: Any) -> torch.Tensor | None:
-    """The model's output: a tensor, or the first tensor of a tuple or list of tensors (the logits)."""
+    """The model's output: a tensor, or the first tensor of a tuple, list or dict of outputs (the logits)."""
     if isinstance(output, torch.Tensor):
         return output
+    if isinstance(output, Mapping):
+        output = list(output.values())
     if isinstance(output, tuple | list) and output and all(_first_tensor(item) is not None for item in output):
         return _first_tensor(output[0])
     return None
