@@ -67,6 +67,23 @@ def session_options() -> dict[str, Any]:
     return {"start_new_session": True}
 
 
+# Forking a process that has loaded system frameworks aborts on macOS unless told not to; the
+# fork server's children run nothing that the check does not need, as on Linux.
+FORK_SERVER_ENVIRONMENT = {"OBJC_DISABLE_INITIALIZE_FORK_SAFETY": "YES"} if sys.platform == "darwin" else {}
+
+
+def answer_channel_from_stdout() -> int:
+    """Keep standard output as a private channel (returned) and send what is printed there to
+    standard error instead: the spawned worker's answer then needs no extra pipe handed over."""
+    channel = os.dup(1)  # not inherited by the processes the model may start
+    os.dup2(2, 1)
+    if sys.platform == "win32":  # what asks Windows for the standard output handle (a child process, C code)
+        import msvcrt
+
+        ctypes.windll.kernel32.SetStdHandle(-11, msvcrt.get_osfhandle(1))  # -11: STD_OUTPUT_HANDLE
+    return channel
+
+
 # -- the worker limits itself (POSIX) -----------------------------------------------------------
 
 

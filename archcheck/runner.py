@@ -38,6 +38,7 @@ _EXIT_WAIT = 2.0  # after answering, the worker has this long to exit by itself 
 _DIED_WAIT = 5.0  # how long to wait for the exit code of a worker that closed its channel without answering
 _DRAIN_WAIT = 0.5  # how long to wait for the end of the output once every known writer is dead
 _SERVER_START_TIMEOUT = 120.0  # the fork server's first answer waits for it to import torch
+_REMOVE_TRIES, _REMOVE_PAUSE = 20, 0.05
 
 # Variables whose names look like credentials: GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY, DB_PASSWORD,
 # GH_PAT, GOOGLE_APPLICATION_CREDENTIALS, NPM_AUTH, SSH_AUTH_SOCK, ... (PAT and PASS as whole words only).
@@ -75,11 +76,16 @@ def available_cpus() -> int:
 
 
 def scrubbed_environment(environ: dict[str, str], threads: int) -> dict[str, str]:
-    """The environment without credentials, with torch's thread pools capped."""
+    """The environment without credentials, with torch's thread pools capped and torch.compile off.
+
+    Compiled code runs below the dispatcher, where the tracer cannot see it; with
+    TORCHDYNAMO_DISABLE, ``torch.compile`` returns the function itself.
+    """
     env = {k: v for k, v in environ.items() if not k.upper().startswith("ACTIONS_") and not _SECRET.search(k)}
     env.update(
         OMP_NUM_THREADS=str(threads),
         MKL_NUM_THREADS=str(threads),
+        TORCHDYNAMO_DISABLE="1",
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",
         PYTHONIOENCODING="utf-8",
@@ -98,7 +104,12 @@ class PrivateFolder:
         self.tmpdir.mkdir()
 
     def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Remove it all; retried briefly, as Windows keeps a file open until its killed process has gone."""
+        for _ in range(_REMOVE_TRIES):
+            shutil.rmtree(self.root, ignore_errors=True)
+            if not self.root.exists():
+                return
+            time.sleep(_REMOVE_PAUSE)
 
 
 class Spawner:
@@ -182,7 +193,7 @@ class ForkServer:
             stderr=subprocess.DEVNULL,
             pass_fds=(theirs.fileno(),),
             cwd=self.workdir,
-            env=scrubbed_environment(dict(os.environ), threads),
+            env={**scrubbed_environment(dict(os.environ), threads), **processes.FORK_SERVER_ENVIRONMENT},
             start_new_session=True,
         )
         theirs.close()
@@ -280,7 +291,10 @@ class Child:
         try:
             trace, error = self._collect()
         finally:
-            self.launcher.stop(self.pid)
+            try:
+                self.launcher.stop(self.pid)
+            except (ForkServerGone, OSError):
+                pass  # the fork server has gone: the worker's watchdog sees it and ends the check
             self.launcher.release(self.pid)
             self._drain()
             self.folder.remove()
@@ -367,7 +381,6 @@ def run_isolated(work: list[tuple[Request, Limits]], jobs: int = 1) -> list[Outc
 
 def _run(launcher: Launcher, request: Request, limits: Limits) -> Outcome:
     try:
-        child = Child(request, limits, launcher)
+        return Child(request, limits, launcher).wait()
     except (ForkServerGone, OSError) as error:
         return Outcome(None, errors.InternalError(error).as_check_error("start"))
-    return child.wait()

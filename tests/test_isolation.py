@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -264,6 +265,31 @@ def test_nothing_survives_archcheck_being_killed(tmp_path: Path, jobs: int) -> N
         archcheck.wait()
     time.sleep(0.2)  # the worker's pid written in full
     assert survivors(pids, wait=5) == []
+    deadline = time.monotonic() + 5
+    while list(temp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(temp.iterdir()) == []
+
+
+@posix_only
+def test_a_model_that_kills_the_fork_server_costs_no_hang_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    (tmp_path / "killer.py").write_text(model_running("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"))
+    (tmp_path / "good.py").write_text(PASSING_MODEL)
+    limits = Limits(timeout=120, max_memory=4 << 30, threads=1)
+    work = [
+        (Request(path=str(tmp_path / name), shown_path=name), limits) for name in ("killer.py", "good.py", "good.py")
+    ]
+    started = time.monotonic()
+    outcomes = run_isolated(work)
+    assert time.monotonic() - started < 60
+    for outcome in outcomes:
+        assert outcome.error is not None and "\n" not in outcome.error.reason
+    assert outcomes[-1].error.reason.startswith("internal error in archcheck: ")
     deadline = time.monotonic() + 5
     while list(temp.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)

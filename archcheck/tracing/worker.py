@@ -37,9 +37,7 @@ def main(spec_json: str) -> NoReturn:
     The model's own prints go to the standard error stream, which archcheck
     keeps for ``--verbose`` and never parses.
     """
-    channel = os.dup(1)  # not inherited by the processes the model may start
-    os.dup2(2, 1)
-    check(json.loads(spec_json), channel)
+    check(json.loads(spec_json), processes.answer_channel_from_stdout())
 
 
 def serve(socket_fd: str) -> NoReturn:
