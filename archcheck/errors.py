@@ -169,6 +169,14 @@ class ForwardFailed(CannotCheck):
     message = "forward failed for input shape {shape}: {error}{hint}"
 
 
+class HiddenOutput(CannotCheck):
+    phase = "trace"
+    message = (
+        "the output does not depend on the input as far as archcheck can see: it was computed where archcheck's"
+        " recorder cannot look (torch's dispatch modes and autograd both switched off), so the model cannot be checked"
+    )
+
+
 class BadOutput(CannotCheck):
     phase = "trace"
     message = "forward returned {returned}; archcheck expects a tensor, or a tuple, list or dict of tensors (the logits first)"

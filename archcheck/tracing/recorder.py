@@ -320,8 +320,11 @@ class Recorder(_Mode):
             if activation is not None and weight is not None:
                 out_shape = node.shape
                 weight_shape = (1,) * (len(out_shape) - weight.dim()) + tuple(weight.shape)
+                x_shape = (1,) * (len(out_shape) - activation.dim()) + tuple(activation.shape)
                 varying = tuple(d for d, size in enumerate(weight_shape) if size > 1)
-                if varying:
+                units = any(w > 1 and x == 1 for w, x in zip(weight_shape, x_shape))
+                # A difference (x - p) is a layer only against several learned units (prototypes): x + bias is not.
+                if varying and (units or not name.startswith(("sub", "rsub", "add"))):
                     node.attrs["weighted"] = {
                         "dims": layout.broadcast_to(self.dims(activation) or (), tuple(activation.shape), out_shape),
                         "varying": varying,

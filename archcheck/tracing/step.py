@@ -43,11 +43,13 @@ def trace_model(
     primary = _first_tensor(output)
     if primary is None:
         raise errors.BadOutput(returned=_describe_output(output))
+    nodes = recorder.nodes
     notes = _recorder_notes(recorder)
     contributions = _backward(recorder, primary, device, notes)
     batch = request.batch_size
-    nodes = recorder.nodes
     produced = recorder._producers_of(primary)
+    if all(nodes[node].name == "constant" for node in produced):  # no recorded operation made the output
+        raise errors.HiddenOutput()
     reach = reaching(nodes, produced)
     feeding = recorded_inputs(nodes)
     ops = []
