@@ -12,7 +12,18 @@ from __future__ import annotations
 
 from archcheck.phrasing import listed
 from archcheck.records import SPACE, Op, Trace
-from archcheck.rules._shared import Options, Verdict, define, depthwise, finding, op_finding, unused_finding, unused_reason, used, where
+from archcheck.rules._shared import (
+    Options,
+    Verdict,
+    define,
+    depthwise,
+    finding,
+    op_finding,
+    unused_finding,
+    unused_reason,
+    used,
+    where,
+)
 
 
 def _is_depthwise(op: Op) -> bool:

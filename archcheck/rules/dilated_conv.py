@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from archcheck.phrasing import listed
 from archcheck.records import Op, Trace
-from archcheck.rules._shared import Options, Verdict, define, finding, op_finding, size, unused_finding, unused_reason, used, where
+from archcheck.rules._shared import (
+    Options,
+    Verdict,
+    define,
+    finding,
+    op_finding,
+    size,
+    unused_finding,
+    unused_reason,
+    used,
+    where,
+)
 
 
 def _dilated(op: Op) -> bool:

@@ -12,6 +12,7 @@ regularisation at all, so they do not count.
 from __future__ import annotations
 
 from archcheck.phrasing import listed, plural
+from archcheck.records import Trace
 from archcheck.rules._shared import (
     Options,
     Verdict,
@@ -19,13 +20,12 @@ from archcheck.rules._shared import (
     finding,
     never_called,
     op_finding,
-    unused_findings,
     unused_finding,
+    unused_findings,
     unused_reason,
     used,
     where,
 )
-from archcheck.records import Trace
 
 
 def check(trace: Trace, options: Options) -> Verdict:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from archcheck.records import Location, OpKind, Operand, Shape
+from archcheck.records import Location, Operand, OpKind, Shape
 from archcheck.tracing.layout import Dims
 
 

@@ -207,7 +207,6 @@ def describe_conv(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts
     in_spatial = tuple(int(s) for s in x.shape[2:])
     extent = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
     covers = all(e >= s + 2 * p for e, s, p in zip(extent, in_spatial, padding)) or all(s == 1 for s in in_spatial)
-    shape = tuple(x.shape)
     window = [2 + i for i, e in enumerate(extent) if e > 1]
     kept_space = [] if covers else [2 + i for i, s in enumerate(in_spatial) if s > 1]
     in_channels = int(x.shape[1])
@@ -393,70 +392,129 @@ _RESHAPES = {
 }
 
 
+@dataclass
+class _Call:
+    """An operation on an activation ``x``, as the layout rules below see it."""
+
+    name: str
+    x: torch.Tensor
+    dims: Dims
+    shape: tuple[int, ...]
+    out: tuple[int, ...]
+    bound: dict[str, Any]
+    facts: Facts
+
+
+def _transposed(call: _Call) -> Dims:
+    order = list(range(call.x.dim()))
+    if len(order) >= 2:
+        first, second = (int(call.bound["dim0"]), int(call.bound["dim1"])) if "dim0" in call.bound else (0, 1)
+        first, second = first % len(order), second % len(order)
+        order[first], order[second] = order[second], order[first]
+    return layout.permuted(call.dims, order)
+
+
+def _selected(call: _Call) -> Dims | None:
+    if len(call.out) != len(call.shape) - 1:
+        return None
+    dim = int(call.bound["dim"]) % call.x.dim()
+    rest = tuple(d for i, d in enumerate(call.dims) if i != dim)
+    if SPACE in layout.dim_roles(call.dims[dim]) and call.shape[dim] > 1:  # one row of the map: the rest is a crop
+        return tuple(layout.cropped(d) for d in rest)
+    return rest
+
+
+def _unshuffled(call: _Call) -> Dims | None:
+    if len(call.out) < 3:
+        return None
+    merged = frozenset({*layout.dim_roles(call.dims[-3]), SPACE})
+    return (*call.dims[:-3], ((merged, call.out[-3]),), *(layout.resized(call.dims, -i, call.out[-i]) for i in (2, 1)))
+
+
+def _patches(call: _Call) -> Dims | None:
+    """F.unfold: every window's channels and positions in one dimension, the windows' positions in another."""
+    if len(call.out) != 3:
+        return None
+    return (call.dims[0], ((frozenset({CHANNEL, SPACE}), call.out[1]),), ((frozenset({SPACE}), call.out[2]),))
+
+
+def _windows(call: _Call) -> Dims | None:
+    """Tensor.unfold: the windows along a dimension, and a new last dimension inside each window."""
+    if len(call.out) != len(call.shape) + 1:
+        return None
+    dim = int(call.bound["dimension"]) % call.x.dim()
+    windows = list(call.dims)
+    windows[dim] = layout.resized(call.dims, dim, call.out[dim])
+    return (*windows, layout.resized(call.dims, dim, call.out[-1]))
+
+
+def _resampled(call: _Call) -> Dims | None:
+    """Upsampling, padding, pooling: the same dimensions, some of a new size."""
+    if len(call.out) != len(call.shape):
+        return None
+    return tuple(d if o == s else layout.resized(call.dims, i, o) for i, (d, s, o) in enumerate(zip(call.dims, call.shape, call.out)))
+
+
+def _concatenated(call: _Call) -> Dims | None:
+    pieces = [t for t in call.bound.get("tensors", ()) if isinstance(t, torch.Tensor) and t.dim() == len(call.out)]
+    held = [dims for t in pieces if (dims := call.facts.dims(t)) is not None]
+    if not held:
+        return None
+    dim = int(call.bound.get("dim", 0)) % len(call.out)
+    roles = frozenset(role for dims in held for role in layout.dim_roles(dims[dim]))
+    return (*held[0][:dim], ((roles or frozenset({CHANNEL}), call.out[dim]),), *held[0][dim + 1 :])
+
+
+_LAYOUTS: dict[str, Callable[[_Call], Dims | None]] = {
+    **dict.fromkeys(_SAME, lambda call: call.dims if call.out == call.shape else None),
+    **dict.fromkeys(_RESHAPES, lambda call: layout.reshaped(call.dims, call.shape, call.out)),
+    **dict.fromkeys(
+        ("expand", "expand_copy", "broadcast_to"),
+        lambda call: layout.reshaped(call.dims, call.shape, call.out)
+        if math.prod(call.out) == math.prod(call.shape)
+        else layout.broadcast_to(call.dims, call.shape, call.out),
+    ),
+    **dict.fromkeys(
+        ("permute", "permute_copy"),
+        lambda call: layout.permuted(call.dims, [int(d) % call.x.dim() for d in call.bound["dims"]]),
+    ),
+    **dict.fromkeys(("transpose", "transpose_", "transpose_copy", "t", "t_", "numpy_T"), _transposed),
+    **dict.fromkeys(
+        ("slice", "narrow", "slice_copy", "index", "index_select", "gather", "take_along_dim"),
+        lambda call: layout.sliced(call.dims, call.shape, call.out) if len(call.out) == len(call.shape) else None,
+    ),
+    **dict.fromkeys(("select", "select_copy"), _selected),
+    "pixel_unshuffle": _unshuffled,
+    "im2col": _patches,
+    "unfold": _windows,
+    "cat": _concatenated,
+}
+_RESAMPLING = (
+    "upsample", "_upsample", "avg_pool", "max_pool", "_adaptive", "adaptive", "fractional", "reflection_pad",
+    "replication_pad", "constant_pad_nd",
+)
+
+
 def output_dims(name: str, func: Any, args: Sequence[Any], kwargs: dict, out: torch.Tensor, facts: Facts) -> Dims | None:
     """What each dimension of ``out`` holds, when it depends on the input (None: the default convention)."""
-    x = next((a for a in args if isinstance(a, torch.Tensor) and facts.dims(a) is not None), None)
+    tensors = [t for t in tree_leaves(list(args)) if isinstance(t, torch.Tensor)]
+    x = next((t for t in tensors if facts.dims(t) is not None), None)
     if x is None:
         return None
-    x_dims = facts.dims(x)
-    assert x_dims is not None
-    shape, out_shape = tuple(x.shape), tuple(out.shape)
-    if name in _SAME and out_shape == shape:
-        return x_dims
-    if name in _RESHAPES or (name in ("expand", "expand_copy") and math.prod(out_shape) == math.prod(shape)):
-        return layout.reshaped(x_dims, shape, out_shape)
-    if name in ("expand", "expand_copy", "broadcast_to"):
-        return layout.broadcast_to(x_dims, shape, out_shape)
+    dims = facts.dims(x)
+    assert dims is not None
     bound = bind(func, args, kwargs) if hasattr(func, "_schema") else {}
-    if name in ("permute", "permute_copy"):
-        return layout.permuted(x_dims, [int(d) % x.dim() for d in bound["dims"]])
-    if name in ("transpose", "transpose_", "transpose_copy", "t", "t_", "numpy_T"):
-        order = list(range(x.dim()))
-        if len(order) >= 2:
-            first, second = (int(bound.get("dim0", 0)), int(bound.get("dim1", 1))) if name.startswith("transpose") else (0, 1)
-            order[first % x.dim()], order[second % x.dim()] = order[second % x.dim()], order[first % x.dim()]
-        return layout.permuted(x_dims, order)
-    if name in ("slice", "narrow", "slice_copy", "index", "index_select", "gather", "take_along_dim") and len(out_shape) == len(shape):
-        return layout.sliced(x_dims, shape, out_shape)
-    if name in ("select", "select_copy") and len(out_shape) == len(shape) - 1:
-        dim = int(bound["dim"]) % x.dim()
-        rest = tuple(d for i, d in enumerate(x_dims) if i != dim)
-        if SPACE in layout.dim_roles(x_dims[dim]) and shape[dim] > 1:  # one row of the map: the rest is a crop
-            return tuple(layout.cropped(d) for d in rest)
-        return rest
-    if name == "pixel_unshuffle" and len(out_shape) >= 3:
-        merged = frozenset({*layout.dim_roles(x_dims[-3]), SPACE})
-        return (*x_dims[:-3], ((merged, out_shape[-3]),), *(layout.resized(x_dims, -i, out_shape[-i]) for i in (2, 1)))
-    if name == "im2col" and len(out_shape) == 3:
-        return (x_dims[0], ((frozenset({CHANNEL, SPACE}), out_shape[1]),), ((frozenset({SPACE}), out_shape[2]),))
-    if name == "unfold" and len(out_shape) == len(shape) + 1:
-        dim = int(bound["dimension"]) % x.dim()
-        windows = list(x_dims)
-        windows[dim] = layout.resized(x_dims, dim, out_shape[dim])
-        return (*windows, layout.resized(x_dims, dim, out_shape[-1]))
-    if name == "cat":
-        return _concatenated(args, bound, out_shape, facts)
-    if len(out_shape) >= len(shape) and _broadcasts(shape, out_shape):
-        return layout.broadcast_to(x_dims, shape, out_shape)
-    if name.startswith(("upsample", "_upsample", "avg_pool", "max_pool", "_adaptive", "adaptive", "fractional", "reflection_pad", "replication_pad", "constant_pad_nd")) and len(out_shape) == len(shape):
-        return tuple(x_dims[i] if out_shape[i] == shape[i] else layout.resized(x_dims, i, out_shape[i]) for i in range(len(shape)))
+    call = _Call(name, x, dims, tuple(x.shape), tuple(out.shape), bound, facts)
+    rule = _LAYOUTS.get(name) or (_resampled if name.startswith(_RESAMPLING) else None)
+    if rule is not None:
+        return rule(call)
+    if len(call.out) >= len(call.shape) and _broadcasts(call.shape, call.out):  # elementwise
+        return layout.broadcast_to(dims, call.shape, call.out)
     return None
 
 
 def _broadcasts(shape: Sequence[int], out: Sequence[int]) -> bool:
     return all(s in (1, o) for s, o in zip(reversed(shape), reversed(out)))
-
-
-def _concatenated(args: Sequence[Any], bound: dict, out_shape: tuple[int, ...], facts: Facts) -> Dims | None:
-    tensors = [t for t in bound.get("tensors", args[0] if args else ()) if isinstance(t, torch.Tensor)]
-    pieces = [(t, facts.dims(t)) for t in tensors if facts.dims(t) is not None and t.dim() == len(out_shape)]
-    if not pieces:
-        return None
-    dim = int(bound.get("dim", 0)) % len(out_shape)
-    first = pieces[0][1]
-    assert first is not None
-    roles = frozenset(role for _, dims in pieces for role in layout.dim_roles(dims[dim]))  # type: ignore[index]
-    return (*first[:dim], ((roles or frozenset({CHANNEL}), out_shape[dim]),) if out_shape[dim] > 1 else (), *first[dim + 1 :])
 
 
 # -- multiply-accumulates -------------------------------------------------------------------------------

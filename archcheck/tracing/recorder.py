@@ -139,7 +139,7 @@ class Recorder(_Mode):
             )
         )
         self.call_counts[id(module)] = self.call_counts.get(id(module), 0) + 1
-        feeding = [p for t in _tensors(args) for p in self._producers_of(t)]
+        feeding = [p for t in _tensors(args) for p in self.producers_of(t)]
         self._stack.append((module, index, len(self.nodes), feeding))
 
     def _after(self, module: nn.Module, args: tuple, output: Any) -> None:
@@ -204,7 +204,7 @@ class Recorder(_Mode):
         name = _aten_name(func)
         inputs = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
         reads = [] if name in ops.SHAPE_ONLY else inputs[1:] if name in ops.OVERWRITES else inputs
-        parents = tuple(dict.fromkeys(p for t in reads for p in self._producers_of(t)))
+        parents = tuple(dict.fromkeys(p for t in reads for p in self.producers_of(t)))
         outputs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
         depends = any(self.nodes[p].depends_on_input for p in parents)
         node = self._new_node(
@@ -270,7 +270,7 @@ class Recorder(_Mode):
         mask = next((t for t in tensors if t is not activation and self._is_random_mask(t)), None)
         if activation is None or mask is None:
             return None
-        keep = next((self.nodes[p].attrs.get("keep") for p in self._producers_of(mask)), None)
+        keep = next((self.nodes[p].attrs.get("keep") for p in self.producers_of(mask)), None)
         return ops.Description("dropout", {"form": name, "keep": keep}, [activation, mask], activation)
 
     def _constant_masking(self, node: Node, args: tuple) -> None:
@@ -306,14 +306,14 @@ class Recorder(_Mode):
             )
 
     def _is_random_mask(self, tensor: torch.Tensor) -> bool:
-        nodes = [self.nodes[p] for p in self._producers_of(tensor)]
+        nodes = [self.nodes[p] for p in self.producers_of(tensor)]
         return bool(nodes) and all(n.random and not n.depends_on_input for n in nodes)
 
     # -- an activation combined with a weight, then summed: a product in disguise ----------------------------------
 
     def _follow_weighting(self, node: Node, name: str, args: tuple, kwargs: dict, described: ops.Description | None) -> None:
         tensors = [t for t in args if isinstance(t, torch.Tensor)]
-        marked = next((self.nodes[p] for t in tensors[:1] for p in self._producers_of(t) if "weighted" in self.nodes[p].attrs), None)
+        marked = next((self.nodes[p] for t in tensors[:1] for p in self.producers_of(t) if "weighted" in self.nodes[p].attrs), None)
         if name in ops.COMBINING and len(tensors) >= 2 and node.shape is not None:
             activation = next((t for t in tensors if self.dims(t) is not None), None)
             weight = next((t for t in tensors if t is not activation and self._learned(t)), None)
@@ -405,7 +405,7 @@ class Recorder(_Mode):
     def _leaf(self, name: str, shape: Shape, **facts: Any) -> int:
         return self._new_node(name, (), shape, **facts).id
 
-    def _producers_of(self, tensor: torch.Tensor) -> list[int]:
+    def producers_of(self, tensor: torch.Tensor) -> list[int]:
         """The nodes whose values ``tensor`` holds: its producer, and a later in-place write into its storage."""
         found = []
         producer = self.producers.get(tensor)
@@ -445,7 +445,7 @@ class Recorder(_Mode):
         return name
 
     def _learned(self, tensor: torch.Tensor) -> bool:
-        return all(not self.nodes[p].depends_on_input and self.nodes[p].learned for p in self._producers_of(tensor))
+        return all(not self.nodes[p].depends_on_input and self.nodes[p].learned for p in self.producers_of(tensor))
 
     def _hidden_node(self, tensor: torch.Tensor) -> int:
         """A tensor computed where the mode could not see: follow its autograd history to known nodes."""
@@ -470,7 +470,7 @@ class Recorder(_Mode):
             products |= kind in _HIDDEN_PRODUCTS
             variable = getattr(function, "variable", None)
             if isinstance(variable, torch.Tensor):
-                inputs.update(self._producers_of(variable))
+                inputs.update(self.producers_of(variable))
                 learned = True  # autograd accumulates only into tensors that require grad: learned ones
                 continue
             stack.extend(next_function for next_function, _ in function.next_functions)
@@ -500,7 +500,7 @@ class Recorder(_Mode):
 
     def dims(self, tensor: torch.Tensor) -> Dims | None:
         """What each dimension holds, for a tensor that depends on the model input (``ops.Facts``)."""
-        nodes = [self.nodes[p] for p in self._producers_of(tensor)]
+        nodes = [self.nodes[p] for p in self.producers_of(tensor)]
         if not any(n.depends_on_input for n in nodes):
             return None
         for node in nodes:
@@ -514,7 +514,7 @@ class Recorder(_Mode):
         dims = self.dims(tensor)
         if dims is not None:
             return Operand(tuple(tensor.shape), INPUT, layout=layout.roles(dims))
-        learned = next((self.nodes[p].learned for p in self._producers_of(tensor) if self.nodes[p].learned), None)
+        learned = next((self.nodes[p].learned for p in self.producers_of(tensor) if self.nodes[p].learned), None)
         if learned is not None:
             return Operand(tuple(tensor.shape), WEIGHT, learned)
         return Operand(tuple(tensor.shape), CONSTANT)

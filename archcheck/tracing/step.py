@@ -47,7 +47,7 @@ def trace_model(
     notes = _recorder_notes(recorder)
     contributions = _backward(recorder, primary, device, notes)
     batch = request.batch_size
-    produced = recorder._producers_of(primary)
+    produced = recorder.producers_of(primary)
     if all(nodes[node].name == "constant" for node in produced):  # no recorded operation made the output
         raise errors.HiddenOutput()
     reach = reaching(nodes, produced)
