@@ -174,7 +174,8 @@ def dense(op: Op) -> bool:
     A product with a weight is one whenever it sums over features (an nn.Linear
     applied to each pixel included).  A convolution is one when no spatial
     position is kept apart (its kernel covers the whole input, or the map is
-    1×1) or when its channels hold flattened positions.
+    1×1), when its channels hold flattened positions, or when its kernel slides
+    over features laid out as positions (a Conv1d over a flattened map).
     """
     if not mixes_features(op):
         return False
@@ -182,7 +183,8 @@ def dense(op: Op) -> bool:
     if op.kind == "product":
         return bool(contracted & {CHANNEL, SPACE, PART})
     positions = {SPACE, PART}
-    return not set(op.attrs["kept"]) & positions or bool(set(op.attrs["channel_roles"]) & positions)
+    features_as_positions = CHANNEL in op.attrs["window_roles"]  # a kernel sliding over flattened features
+    return not set(op.attrs["kept"]) & positions or bool(set(op.attrs["channel_roles"]) & positions) or features_as_positions
 
 
 def mixes_positions(op: Op) -> bool:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 
 from archcheck.phrasing import listed, plural
-from archcheck.records import PART, SPACE, Op, Trace
+from archcheck.records import CHANNEL, PART, SPACE, Op, Trace
 from archcheck.report import Finding
 from archcheck.rules._shared import (
     Options,
@@ -53,6 +53,8 @@ def _what(op: Op) -> str:
         spatial = attrs["in_spatial"]
         if set(attrs["channel_roles"]) & {SPACE, PART}:
             return "runs on a flattened feature map (every position in its channels), which makes it a fully connected layer"
+        if CHANNEL in attrs["window_roles"]:
+            return "slides over features laid out as positions (a flattened map), which makes it a fully connected layer"
         if math.prod(spatial) > 1:
             return (f"its {size(attrs['kernel'])} kernel covers its whole {size(spatial)} input,"
                     " which makes it a fully connected layer")

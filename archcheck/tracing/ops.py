@@ -11,7 +11,8 @@ schema.  Facts recorded per kind (``Op.attrs``):
   ``form``, ``contracted`` and ``kept`` (roles of the activation's dimensions summed over and kept);
 * conv: ``kernel``, ``stride``, ``padding``, ``dilation``, ``extent`` (the dilated kernel), ``groups``,
   ``in_channels``, ``out_channels``, ``in_spatial``, ``transposed``, ``contracted``, ``kept``, ``channel_roles``
-  (what its input's channel dimension holds), ``covers`` (one window spans the whole padded input);
+  and ``window_roles`` (what its input's channel dimension and the dimensions its kernel slides over hold),
+  ``covers`` (one window spans the whole padded input);
 * pool: ``mode`` ("avg", "max"), ``adaptive``, ``kernel``, ``stride``, ``padding``, ``dilation``,
   ``in_spatial``, ``out_spatial``, ``spatial`` (roles of the pooled dimensions);
 * reduce: ``mode`` ("mean", "sum", "max", "min", "var", "norm", ...), ``dims``, ``keepdim``, ``in_shape``,
@@ -225,6 +226,7 @@ def describe_conv(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts
         "covers": covers,
         "contracted": _roles_of(x_dims, [1, *window]),
         "channel_roles": layout.dim_roles(x_dims[1]),
+        "window_roles": _roles_of(x_dims, window),
         "kept": layout.union([x_dims[0], *(x_dims[d] for d in kept_space)]),
         "extent": extent,
     }
@@ -375,7 +377,7 @@ OVERWRITES = {
 # Elementwise combinations: a random mask times an activation is dropout; an activation times a weight,
 # broadcast and then summed, is a product in disguise.
 MASKING = {"mul", "mul_", "div", "div_", "where", "masked_fill", "masked_fill_", "_masked_scale"}
-COMBINING = {"mul", "mul_", "div", "div_", "sub", "sub_", "rsub", "add", "add_"}
+COMBINING = {"mul", "mul_", "div", "div_", "sub", "sub_", "rsub", "add", "add_", "addcmul", "addcmul_"}
 NONLINEAR = {"pow", "pow_", "abs", "abs_", "exp", "exp_", "square", "sqrt", "relu", "relu_", "sigmoid", "tanh"}
 REDUCING = {"sum", "mean", "amax", "linalg_vector_norm", "norm", "logsumexp"}
 

@@ -45,6 +45,8 @@ _HIDDEN_PRODUCTS = {
     "DotBackward0", "LinearBackward0", "CdistBackward0", "MatmulBackward0", "TrilinearBackward0",
 }
 _DENSE_MODULES = (nn.Linear, nn.Bilinear)
+# x - p summed is linear in x only through a nonlinearity ((x - p) ** 2); x * w summed is linear as it is.
+_DIFFERENCES = {"sub", "sub_", "rsub", "add", "add_"}
 _DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
 
 
@@ -316,7 +318,8 @@ class Recorder(_Mode):
         marked = next((self.nodes[p] for t in tensors[:1] for p in self.producers_of(t) if "weighted" in self.nodes[p].attrs), None)
         if name in ops.COMBINING and len(tensors) >= 2 and node.shape is not None:
             activation = next((t for t in tensors if self.dims(t) is not None), None)
-            weight = next((t for t in tensors if t is not activation and self._learned(t)), None)
+            learned = [t for t in tensors if t is not activation and self._learned(t)]
+            weight = max(learned, key=lambda t: t.numel(), default=None)  # addcmul(bias, x, w): w, not the bias
             if activation is not None and weight is not None:
                 out_shape = node.shape
                 weight_shape = (1,) * (len(out_shape) - weight.dim()) + tuple(weight.shape)
@@ -324,11 +327,11 @@ class Recorder(_Mode):
                 varying = tuple(d for d, size in enumerate(weight_shape) if size > 1)
                 units = any(w > 1 and x == 1 for w, x in zip(weight_shape, x_shape))
                 # A difference (x - p) is a layer only against several learned units (prototypes): x + bias is not.
-                if varying and (units or not name.startswith(("sub", "rsub", "add"))):
+                if varying and (units or name not in _DIFFERENCES):
                     node.attrs["weighted"] = {
                         "dims": layout.broadcast_to(self.dims(activation) or (), tuple(activation.shape), out_shape),
                         "varying": varying,
-                        "needs_nonlinearity": name.startswith(("sub", "rsub", "add")),
+                        "needs_nonlinearity": name in _DIFFERENCES,
                         "combine": name.rstrip("_"),
                         "operands": [activation, weight],
                     }
