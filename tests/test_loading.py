@@ -130,9 +130,23 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-class Block(nn.Module):
-    """Not a root: Net builds it through a helper method."""
+class Net(nn.Module):
+    """Defined first: the classes it builds come later in the file."""
 
+    def __init__(self):
+        super().__init__()
+        self.stage = self._stage()
+        self.head = Head()
+
+    def _stage(self):
+        return make_stage(Block, 8)  # handed over, built inside make_stage
+
+    def forward(self, x: "Probe") -> "Probe":
+        # Probe is only mentioned here, and in this comment: Probe()
+        return self.head(self.stage(x))
+
+
+class Block(nn.Module):
     def __init__(self, i, o):
         super().__init__()
         self.conv = nn.Conv2d(i, o, 3, padding=1, bias=False)
@@ -153,20 +167,6 @@ class Head(nn.Module):
 
 def make_stage(block, channels):
     return nn.Sequential(block(1, channels), nn.Dropout(0.1))
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stage = self._stage()
-        self.head = Head()
-
-    def _stage(self):
-        return make_stage(Block, 8)  # handed over, built inside make_stage
-
-    def forward(self, x: "Probe") -> "Probe":
-        # Probe is only mentioned here, and in this comment: Probe()
-        return self.head(self.stage(x))
 
 
 class Probe(nn.Module):

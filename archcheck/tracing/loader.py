@@ -28,7 +28,7 @@ import linecache
 import os
 import sys
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -380,28 +380,34 @@ def _built_by_other_classes(tree: ast.Module, class_names: set[str]) -> set[str]
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
     built: set[str] = set()
     for cls in (node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)):
-        methods = {node.name: node for node in cls.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
-        pending = [methods["__init__"]] if "__init__" in methods else []
-        seen: set[int] = set()
-        while pending:
-            function = pending.pop()
-            if id(function) in seen:
-                continue
-            seen.add(id(function))
-            for call in (node for node in ast.walk(function) if isinstance(node, ast.Call)):
-                callee = call.func
-                if isinstance(callee, ast.Name):
-                    if callee.id in _NOT_BUILDING:
-                        continue
-                    if callee.id in class_names:
-                        built.add(callee.id)
-                    if callee.id in functions:
-                        pending.append(functions[callee.id])
-                elif _is_self_method(callee) and callee.attr in methods:
-                    pending.append(methods[callee.attr])
-                handed = [*call.args, *(keyword.value for keyword in call.keywords)]
-                built |= {arg.id for arg in handed if isinstance(arg, ast.Name) and arg.id in class_names}
-        built.discard(cls.name)
+        built |= _classes_built_by(cls, functions, class_names) - {cls.name}
+    return built
+
+
+def _classes_built_by(cls: ast.ClassDef, functions: Mapping[str, ast.AST], class_names: set[str]) -> set[str]:
+    """The classes of ``class_names`` that ``cls.__init__``, and what it reaches, calls or hands to a call."""
+    methods = {node.name: node for node in cls.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+    pending: list[ast.AST] = [methods["__init__"]] if "__init__" in methods else []
+    seen: set[int] = set()
+    built: set[str] = set()
+    while pending:
+        function = pending.pop()
+        if id(function) in seen:
+            continue
+        seen.add(id(function))
+        for call in (node for node in ast.walk(function) if isinstance(node, ast.Call)):
+            callee = call.func
+            if isinstance(callee, ast.Name):
+                if callee.id in _NOT_BUILDING:
+                    continue
+                if callee.id in class_names:
+                    built.add(callee.id)
+                if callee.id in functions:
+                    pending.append(functions[callee.id])
+            elif _is_self_method(callee) and callee.attr in methods:
+                pending.append(methods[callee.attr])
+            handed = [*call.args, *(keyword.value for keyword in call.keywords)]
+            built |= {arg.id for arg in handed if isinstance(arg, ast.Name) and arg.id in class_names}
     return built
 
 
