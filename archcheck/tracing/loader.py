@@ -38,7 +38,7 @@ from torch import nn
 from archcheck import errors
 from archcheck.notebook import NotebookSource, is_notebook, python_lines, read_notebook
 from archcheck.records import Location, Trace
-from archcheck.tracing.sources import is_user_code
+from archcheck.tracing.sources import is_library_file, is_user_code
 from archcheck.tracing.toplevel import (
     FACTORY_NAME,
     NOT_A_FACTORY,
@@ -118,7 +118,7 @@ def leaving_no_trace(path: Path) -> Iterator[None]:
         linecache.cache.pop(str(path.resolve()), None)  # a notebook's code, kept for tracebacks and inspect
         for name in set(sys.modules) - before:
             file = getattr(sys.modules[name], "__file__", None) or ""
-            if file.startswith(roots) or isinstance(sys.modules[name], StubbedImport):
+            if (file.startswith(roots) and not is_library_file(file)) or isinstance(sys.modules[name], StubbedImport):
                 del sys.modules[name]
 
 

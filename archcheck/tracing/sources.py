@@ -31,9 +31,14 @@ def is_user_code(code: CodeType) -> bool:
     known = _user_code.get(code)
     if known is None:
         filename = code.co_filename
-        known = not filename.startswith("<") and not os.path.realpath(filename).startswith(_LIBRARY_DIRS)
+        known = not filename.startswith("<") and not is_library_file(filename)
         _user_code[code] = known
     return known
+
+
+def is_library_file(filename: str) -> bool:
+    """Part of Python, an installed package, torch or archcheck (even inside the submission's folder, as a venv)."""
+    return os.path.realpath(filename).startswith(_LIBRARY_DIRS)
 
 
 def user_location(frame: FrameType | None, skip_self: object = None) -> Location | None:
