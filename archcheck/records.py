@@ -196,7 +196,6 @@ class Trace:
         return next((m for m in self.modules if m.path == path), None)
 
 
-
 _OP_TUPLES = ("output_shape", "attrs", "receptive_field", "jump")
 
 

@@ -39,7 +39,9 @@ class Rule:
     check: Callable[[Trace, Options], Verdict]
 
 
-def define(module_doc: str | None, rule_id: str, name: str, example: str, check: Callable[[Trace, Options], Verdict]) -> Rule:
+def define(
+    module_doc: str | None, rule_id: str, name: str, example: str, check: Callable[[Trace, Options], Verdict]
+) -> Rule:
     """A rule whose rationale is its module's docstring."""
     return Rule(rule_id, name, inspect.cleandoc(module_doc or ""), inspect.cleandoc(example), check)
 
@@ -137,7 +139,7 @@ def global_average(op: Op) -> str | None:
     attrs = op.attrs
     if op.kind == "pool" and attrs["mode"] == "avg":
         spatial = attrs["in_spatial"]
-        out = tuple(op.output_shape[-len(spatial):]) if op.output_shape else ()
+        out = tuple(op.output_shape[-len(spatial) :]) if op.output_shape else ()
         positions_only = all(set(roles) <= {SPACE} for roles in attrs["spatial"])
         whole = attrs["adaptive"] or all(k - p >= n for k, p, n in zip(attrs["kernel"], attrs["padding"], spatial))
         if positions_only and whole and all(n == 1 for n in out) and math.prod(spatial) > 1:
@@ -184,7 +186,11 @@ def dense(op: Op) -> bool:
         return bool(contracted & {CHANNEL, SPACE, PART})
     positions = {SPACE, PART}
     features_as_positions = CHANNEL in op.attrs["window_roles"]  # a kernel sliding over flattened features
-    return not set(op.attrs["kept"]) & positions or bool(set(op.attrs["channel_roles"]) & positions) or features_as_positions
+    return (
+        not set(op.attrs["kept"]) & positions
+        or bool(set(op.attrs["channel_roles"]) & positions)
+        or features_as_positions
+    )
 
 
 def mixes_positions(op: Op) -> bool:

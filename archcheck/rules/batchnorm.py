@@ -49,8 +49,11 @@ def check(trace: Trace, options: Options) -> Verdict:
     counted = [op for op in real if used(op)]
     if counted:
         names = sorted({where(trace, op) for op in counted})
-        return Verdict(True, f"{plural(len(counted), 'batch normalisation')} in the output's computation: {listed(names)}",
-                       f"{len(counted)} used")
+        return Verdict(
+            True,
+            f"{plural(len(counted), 'batch normalisation')} in the output's computation: {listed(names)}",
+            f"{len(counted)} used",
+        )
     findings = [unused_finding(trace, op, f"{where(trace, op)} {unused_reason(op)}") for op in real]
     findings += [
         op_finding(trace, op, f"{where(trace, op)} {why}")
@@ -61,7 +64,9 @@ def check(trace: Trace, options: Options) -> Verdict:
     findings += unused_findings(trace, unused)
     if not findings:
         findings = [finding(trace, "add a BatchNorm layer after a convolution and call it in forward", "")]
-    return Verdict(False, "no batch normalisation in the output's computation: " + findings[0].message, "0 used", findings)
+    return Verdict(
+        False, "no batch normalisation in the output's computation: " + findings[0].message, "0 used", findings
+    )
 
 
 RULE = define(

@@ -64,18 +64,29 @@ def check(trace: Trace, options: Options) -> Verdict:
     ]
     if pairs:
         names = [f"{where(trace, d)} → {where(trace, p)}" for d, p in pairs]
-        return Verdict(True, f"depthwise-separable convolution in the output's computation: {listed(names, most=2)}",
-                       f"{len(pairs)} used")
+        return Verdict(
+            True,
+            f"depthwise-separable convolution in the output's computation: {listed(names, most=2)}",
+            f"{len(pairs)} used",
+        )
     findings = [
         unused_finding(trace, d, f"{where(trace, d)} is depthwise but {unused_reason(d)}")
         if not used(d)
-        else op_finding(trace, d, f"{where(trace, d)} is depthwise, but no 1×1 convolution follows it on its output path")
+        else op_finding(
+            trace, d, f"{where(trace, d)} is depthwise, but no 1×1 convolution follows it on its output path"
+        )
         for d in depthwise_ops
     ]
     if not findings:
-        findings = [finding(trace, "add a depthwise convolution (groups = in_channels) followed by a 1×1 convolution", "")]
-    return Verdict(False, "no depthwise-separable convolution in the output's computation: " + findings[0].message,
-                   "0 used", findings)
+        findings = [
+            finding(trace, "add a depthwise convolution (groups = in_channels) followed by a 1×1 convolution", "")
+        ]
+    return Verdict(
+        False,
+        "no depthwise-separable convolution in the output's computation: " + findings[0].message,
+        "0 used",
+        findings,
+    )
 
 
 RULE = define(

@@ -33,18 +33,24 @@ def check(trace: Trace, options: Options) -> Verdict:
     counted = [op for op in dilated if used(op)]
     if counted:
         names = [f"{where(trace, op)} (dilation {size(op.attrs['dilation'])})" for op in counted]
-        return Verdict(True, f"dilated convolution in the output's computation: {listed(names, most=3)}",
-                       f"{len(counted)} used")
+        return Verdict(
+            True, f"dilated convolution in the output's computation: {listed(names, most=3)}", f"{len(counted)} used"
+        )
     findings = [unused_finding(trace, op, f"{where(trace, op)} is dilated but {unused_reason(op)}") for op in dilated]
     findings += [
-        op_finding(trace, op, f"{where(trace, op)} has dilation {size(op.attrs['dilation'])} on a 1×1 kernel, which changes nothing")
+        op_finding(
+            trace,
+            op,
+            f"{where(trace, op)} has dilation {size(op.attrs['dilation'])} on a 1×1 kernel, which changes nothing",
+        )
         for op in trace.ops_of("conv")
         if any(d > 1 for d in op.attrs["dilation"]) and not _dilated(op)
     ]
     if not findings:
         findings = [finding(trace, "add a convolution with dilation=2 (padding=2 keeps a 3×3 map's size)", "")]
-    return Verdict(False, "no dilated convolution in the output's computation: " + findings[0].message, "0 used",
-                   findings)
+    return Verdict(
+        False, "no dilated convolution in the output's computation: " + findings[0].message, "0 used", findings
+    )
 
 
 RULE = define(

@@ -37,8 +37,11 @@ def check(trace: Trace, options: Options) -> Verdict:
         rates = sorted({f"p={1 - op.attrs['keep']:g}" for op in counted if op.attrs.get("keep") is not None})
         names = sorted({where(trace, op) for op in counted})
         shown = f" ({', '.join(rates)})" if rates else ""
-        return Verdict(True, f"{plural(len(counted), 'dropout')} in the output's computation{shown}: {listed(names)}",
-                       f"{len(counted)} used")
+        return Verdict(
+            True,
+            f"{plural(len(counted), 'dropout')} in the output's computation{shown}: {listed(names)}",
+            f"{len(counted)} used",
+        )
     findings = [unused_finding(trace, op, f"{where(trace, op)} {unused_reason(op)}") for op in ops]
     findings += [
         op_finding(trace, op, f"{where(trace, op)} drops values of a constant, not of anything computed from the input")

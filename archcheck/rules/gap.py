@@ -39,10 +39,14 @@ def _near_miss(op: Op) -> str | None:
     attrs = op.attrs
     if op.kind == "pool":
         spatial = attrs["in_spatial"]
-        out = tuple(op.output_shape[-len(spatial):]) if op.output_shape else ()
+        out = tuple(op.output_shape[-len(spatial) :]) if op.output_shape else ()
         to_one = all(n == 1 for n in out)
         if attrs["mode"] != "avg":
-            return f"is a {'global ' if to_one else ''}{attrs['mode']} pool ({size(spatial)} → {size(out)}), not an average" if to_one else None
+            return (
+                f"is a {'global ' if to_one else ''}{attrs['mode']} pool ({size(spatial)} → {size(out)}), not an average"
+                if to_one
+                else None
+            )
         if to_one and math.prod(spatial) <= 1:
             return f"averages a map that is already {size(spatial)}, so it pools nothing"
         if to_one:
@@ -63,8 +67,10 @@ def _near_miss(op: Op) -> str | None:
         return f"takes the maximum over the {size([shape[d] for d in reduced])} map, not the average"
     if held - {SPACE}:
         roles = ", ".join("+".join(layout[d]) for d in reduced)
-        return (f"reduces dims {reduced} ({roles}) of a {size(shape)} tensor; a GAP averages exactly the spatial"
-                " positions of each channel")
+        return (
+            f"reduces dims {reduced} ({roles}) of a {size(shape)} tensor; a GAP averages exactly the spatial"
+            " positions of each channel"
+        )
     return f"averages only some of the positions ({size([shape[d] for d in reduced])} of a {size(shape)} map)"
 
 
@@ -81,7 +87,9 @@ def check(trace: Trace, options: Options) -> Verdict:
     findings += unused_findings(trace, never_called(trace, "AvgPool"))
     if not findings:
         findings = [finding(trace, "add nn.AdaptiveAvgPool2d(1) (or x.mean((2, 3))) before the classifier", "")]
-    return Verdict(False, "no global average pool in the output's computation: " + findings[0].message, "none", findings)
+    return Verdict(
+        False, "no global average pool in the output's computation: " + findings[0].message, "none", findings
+    )
 
 
 RULE = define(

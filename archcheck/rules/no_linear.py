@@ -54,10 +54,14 @@ def _what(op: Op) -> str:
         if set(attrs["channel_roles"]) & {SPACE, PART}:
             return "runs on a flattened feature map (every position in its channels), which makes it a fully connected layer"
         if CHANNEL in attrs["window_roles"]:
-            return "slides over features laid out as positions (a flattened map), which makes it a fully connected layer"
+            return (
+                "slides over features laid out as positions (a flattened map), which makes it a fully connected layer"
+            )
         if math.prod(spatial) > 1:
-            return (f"its {size(attrs['kernel'])} kernel covers its whole {size(spatial)} input,"
-                    " which makes it a fully connected layer")
+            return (
+                f"its {size(attrs['kernel'])} kernel covers its whole {size(spatial)} input,"
+                " which makes it a fully connected layer"
+            )
         return f"a convolution on a {size(spatial)} map is a fully connected layer"
     weight = learned_operand(op)
     detail = f"{attrs['form']} with {weight.weight}, {size(weight.shape)}" if weight else attrs["form"]
@@ -75,8 +79,10 @@ def _head_refusal(trace: Trace, op: Op, pooled: set[int], options: Options) -> s
         return " (no global average pool produced its input: the 1×1-map allowance applies only after GAP)"
     later = [d for d in descendants(trace, op) if d.reaches_output and mixes_features(d)]
     if later:
-        return (f" (another learned layer follows it, {where(trace, later[0])}: only the final classifier after"
-                " GAP is allowed, not a hidden MLP)")
+        return (
+            f" (another learned layer follows it, {where(trace, later[0])}: only the final classifier after"
+            " GAP is allowed, not a hidden MLP)"
+        )
     if options.fc_after_gap:
         return None
     if op.kind != "conv":
@@ -103,20 +109,27 @@ def check(trace: Trace, options: Options) -> Verdict:
         else:
             findings.append(op_finding(trace, op, f"{where(trace, op)}: {_what(op)}{refusal}"))
     if findings:
-        return Verdict(False, f"{plural(len(findings), 'fully connected layer')} in the output's computation: "
-                       f"{findings[0].message}", f"{len(findings)} FC", findings)
+        return Verdict(
+            False,
+            f"{plural(len(findings), 'fully connected layer')} in the output's computation: {findings[0].message}",
+            f"{len(findings)} FC",
+            findings,
+        )
     notes = []
     if heads:
         spelled = "fully connected classifier" if options.fc_after_gap else "1×1 convolution"
-        notes.append(f"the {spelled} after global pooling is allowed: {listed([where(trace, h) for h in heads])}"
-                     + ("" if options.fc_after_gap else " (--strict-fc forbids it)"))
+        notes.append(
+            f"the {spelled} after global pooling is allowed: {listed([where(trace, h) for h in heads])}"
+            + ("" if options.fc_after_gap else " (--strict-fc forbids it)")
+        )
     if unused:
         notes.append(f"{listed([where(trace, op) for op in unused])} executed, but its result is not used")
     declared = never_called(trace, "Linear")
     if declared:
         notes.append(f"{', '.join(m.path for m in declared)} declared but never called")
-    return Verdict(True, "no fully connected layer in the output's computation" + "".join(f"; {n}" for n in notes),
-                   "0 FC")
+    return Verdict(
+        True, "no fully connected layer in the output's computation" + "".join(f"; {n}" for n in notes), "0 FC"
+    )
 
 
 RULE = define(

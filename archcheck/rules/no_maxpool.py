@@ -31,8 +31,12 @@ def check(trace: Trace, options: Options) -> Verdict:
     pools = [(op, how) for op in trace.ops if (how := _max_pool(op))]
     findings: list[Finding] = [op_finding(trace, op, f"{where(trace, op)} is {how}") for op, how in pools if used(op)]
     if findings:
-        return Verdict(False, f"{plural(len(findings), 'max pool')} in the output's computation: {findings[0].message}",
-                       f"{len(findings)} used", findings)
+        return Verdict(
+            False,
+            f"{plural(len(findings), 'max pool')} in the output's computation: {findings[0].message}",
+            f"{len(findings)} used",
+            findings,
+        )
     note = "; a max pool executed, but its result is not used" if pools else ""
     return Verdict(True, f"no max pooling in the output's computation{note}", "0 used")
 

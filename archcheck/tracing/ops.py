@@ -169,8 +169,19 @@ def product_output_dims(name: str, args: Sequence[Any], out: torch.Tensor, facts
 
 
 _RECURRENT = (
-    "lstm", "gru", "rnn_tanh", "rnn_relu", "mkldnn_rnn_layer", "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell",
-    "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "_cudnn_rnn", "miopen_rnn",
+    "lstm",
+    "gru",
+    "rnn_tanh",
+    "rnn_relu",
+    "mkldnn_rnn_layer",
+    "_thnn_fused_lstm_cell",
+    "_thnn_fused_gru_cell",
+    "lstm_cell",
+    "gru_cell",
+    "rnn_tanh_cell",
+    "rnn_relu_cell",
+    "_cudnn_rnn",
+    "miopen_rnn",
 )
 
 
@@ -274,9 +285,22 @@ def describe_pool(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts
 # -- reductions -------------------------------------------------------------------------------------------
 
 _REDUCTIONS = {
-    "mean": "mean", "nanmean": "mean", "sum": "sum", "nansum": "sum", "amax": "max", "amin": "min",
-    "max": "max", "min": "min", "var": "var", "std": "var", "var_mean": "var", "std_mean": "var",
-    "linalg_vector_norm": "norm", "norm": "norm", "logsumexp": "logsumexp", "prod": "prod",
+    "mean": "mean",
+    "nanmean": "mean",
+    "sum": "sum",
+    "nansum": "sum",
+    "amax": "max",
+    "amin": "min",
+    "max": "max",
+    "min": "min",
+    "var": "var",
+    "std": "var",
+    "var_mean": "var",
+    "std_mean": "var",
+    "linalg_vector_norm": "norm",
+    "norm": "norm",
+    "logsumexp": "logsumexp",
+    "prod": "prod",
 }
 
 
@@ -327,7 +351,9 @@ def describe_batch_norm(name: str, func: Any, args: Sequence[Any], kwargs: dict,
     return Description("batch_norm", attrs, [x, bound.get("weight")], x)
 
 
-def describe_native_dropout(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts: Facts) -> Description | None:
+def describe_native_dropout(
+    name: str, func: Any, args: Sequence[Any], kwargs: dict, facts: Facts
+) -> Description | None:
     bound = bind(func, args, kwargs)
     x, p, train = bound["input"], float(bound["p"]), bound.get("train")
     if facts.dims(x) is None or not train or not 0 < p < 1:
@@ -342,8 +368,13 @@ DESCRIBERS: dict[str, Callable[[str, Any, Sequence[Any], dict, Facts], Descripti
     **{
         f"{prefix}{mode}_pool{n}d{suffix}": describe_pool
         for prefix, mode, suffix in [
-            ("", "max", ""), ("", "max", "_with_indices"), ("", "avg", ""), ("_adaptive_", "avg", ""),
-            ("adaptive_", "avg", ""), ("adaptive_", "max", ""), ("fractional_", "max", ""),
+            ("", "max", ""),
+            ("", "max", "_with_indices"),
+            ("", "avg", ""),
+            ("_adaptive_", "avg", ""),
+            ("adaptive_", "avg", ""),
+            ("adaptive_", "max", ""),
+            ("fractional_", "max", ""),
         ]
         for n in (1, 2, 3)
     },
@@ -351,9 +382,15 @@ DESCRIBERS: dict[str, Callable[[str, Any, Sequence[Any], dict, Facts], Descripti
     **{
         name: describe_batch_norm
         for name in (
-            "native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
-            "_native_batch_norm_legit_functional", "_batch_norm_with_update", "_batch_norm_no_update",
-            "batch_norm", "cudnn_batch_norm", "miopen_batch_norm",
+            "native_batch_norm",
+            "_native_batch_norm_legit",
+            "_native_batch_norm_legit_no_training",
+            "_native_batch_norm_legit_functional",
+            "_batch_norm_with_update",
+            "_batch_norm_no_update",
+            "batch_norm",
+            "cudnn_batch_norm",
+            "miopen_batch_norm",
         )
     },
     "native_dropout": describe_native_dropout,
@@ -361,18 +398,58 @@ DESCRIBERS: dict[str, Callable[[str, Any, Sequence[Any], dict, Facts], Descripti
 
 # Operations whose result is random, and in-place fills that overwrite their target with random values.
 RANDOM = {
-    "bernoulli", "bernoulli_", "rand", "rand_like", "randn", "randn_like", "randint", "randint_like", "randperm",
-    "normal", "normal_", "uniform_", "exponential_", "geometric_", "cauchy_", "log_normal_", "random_",
-    "multinomial", "native_dropout", "_fused_dropout", "rrelu_with_noise",
+    "bernoulli",
+    "bernoulli_",
+    "rand",
+    "rand_like",
+    "randn",
+    "randn_like",
+    "randint",
+    "randint_like",
+    "randperm",
+    "normal",
+    "normal_",
+    "uniform_",
+    "exponential_",
+    "geometric_",
+    "cauchy_",
+    "log_normal_",
+    "random_",
+    "multinomial",
+    "native_dropout",
+    "_fused_dropout",
+    "rrelu_with_noise",
 }
 # Operations that read only the shape (or nothing) of their tensor arguments, or overwrite their first one.
 SHAPE_ONLY = {
-    "empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "randint_like", "new_empty",
-    "new_zeros", "new_ones", "new_full", "new_empty_strided", "empty_strided", "scalar_tensor", "_to_copy_shape",
+    "empty_like",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+    "new_empty",
+    "new_zeros",
+    "new_ones",
+    "new_full",
+    "new_empty_strided",
+    "empty_strided",
+    "scalar_tensor",
+    "_to_copy_shape",
 }
 OVERWRITES = {
-    "fill_", "zero_", "bernoulli_", "uniform_", "normal_", "exponential_", "geometric_", "cauchy_", "log_normal_",
-    "random_", "copy_",
+    "fill_",
+    "zero_",
+    "bernoulli_",
+    "uniform_",
+    "normal_",
+    "exponential_",
+    "geometric_",
+    "cauchy_",
+    "log_normal_",
+    "random_",
+    "copy_",
 }
 # Elementwise combinations: a random mask times an activation is dropout; an activation times a weight,
 # broadcast and then summed, is a product in disguise.
@@ -385,12 +462,38 @@ REDUCING = {"sum", "mean", "amax", "linalg_vector_norm", "norm", "logsumexp"}
 # -- the layout of an output -------------------------------------------------------------------------------
 
 _SAME = {
-    "clone", "contiguous", "_to_copy", "detach", "alias", "lift_fresh", "lift_fresh_copy", "_conj", "_neg_view",
-    "to", "_unsafe_view_copy", "fill_", "zero_", "copy_",
+    "clone",
+    "contiguous",
+    "_to_copy",
+    "detach",
+    "alias",
+    "lift_fresh",
+    "lift_fresh_copy",
+    "_conj",
+    "_neg_view",
+    "to",
+    "_unsafe_view_copy",
+    "fill_",
+    "zero_",
+    "copy_",
 }
 _RESHAPES = {
-    "view", "_unsafe_view", "reshape", "_reshape_alias", "view_as", "reshape_as", "flatten", "unflatten", "squeeze",
-    "squeeze_", "unsqueeze", "unsqueeze_", "view_copy", "_reshape_copy", "squeeze_copy", "unsqueeze_copy",
+    "view",
+    "_unsafe_view",
+    "reshape",
+    "_reshape_alias",
+    "view_as",
+    "reshape_as",
+    "flatten",
+    "unflatten",
+    "squeeze",
+    "squeeze_",
+    "unsqueeze",
+    "unsqueeze_",
+    "view_copy",
+    "_reshape_copy",
+    "squeeze_copy",
+    "unsqueeze_copy",
 }
 
 
@@ -454,7 +557,10 @@ def _resampled(call: _Call) -> Dims | None:
     """Upsampling, padding, pooling: the same dimensions, some of a new size."""
     if len(call.out) != len(call.shape):
         return None
-    return tuple(d if o == s else layout.resized(call.dims, i, o) for i, (d, s, o) in enumerate(zip(call.dims, call.shape, call.out)))
+    return tuple(
+        d if o == s else layout.resized(call.dims, i, o)
+        for i, (d, s, o) in enumerate(zip(call.dims, call.shape, call.out))
+    )
 
 
 def _concatenated(call: _Call) -> Dims | None:
@@ -472,9 +578,11 @@ _LAYOUTS: dict[str, Callable[[_Call], Dims | None]] = {
     **dict.fromkeys(_RESHAPES, lambda call: layout.reshaped(call.dims, call.shape, call.out)),
     **dict.fromkeys(
         ("expand", "expand_copy", "broadcast_to"),
-        lambda call: layout.reshaped(call.dims, call.shape, call.out)
-        if math.prod(call.out) == math.prod(call.shape)
-        else layout.broadcast_to(call.dims, call.shape, call.out),
+        lambda call: (
+            layout.reshaped(call.dims, call.shape, call.out)
+            if math.prod(call.out) == math.prod(call.shape)
+            else layout.broadcast_to(call.dims, call.shape, call.out)
+        ),
     ),
     **dict.fromkeys(
         ("permute", "permute_copy"),
@@ -492,12 +600,22 @@ _LAYOUTS: dict[str, Callable[[_Call], Dims | None]] = {
     "cat": _concatenated,
 }
 _RESAMPLING = (
-    "upsample", "_upsample", "avg_pool", "max_pool", "_adaptive", "adaptive", "fractional", "reflection_pad",
-    "replication_pad", "constant_pad_nd",
+    "upsample",
+    "_upsample",
+    "avg_pool",
+    "max_pool",
+    "_adaptive",
+    "adaptive",
+    "fractional",
+    "reflection_pad",
+    "replication_pad",
+    "constant_pad_nd",
 )
 
 
-def output_dims(name: str, func: Any, args: Sequence[Any], kwargs: dict, out: torch.Tensor, facts: Facts) -> Dims | None:
+def output_dims(
+    name: str, func: Any, args: Sequence[Any], kwargs: dict, out: torch.Tensor, facts: Facts
+) -> Dims | None:
     """What each dimension of ``out`` holds, when it depends on the input (None: the default convention)."""
     tensors = [t for t in tree_leaves(list(args)) if isinstance(t, torch.Tensor)]
     x = next((t for t in tensors if facts.dims(t) is not None), None)

@@ -23,6 +23,7 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 import torch
@@ -41,8 +42,17 @@ from archcheck.tracing.sources import is_user_code, user_location
 
 # Autograd nodes of a matrix product: a hidden computation containing one with a learned operand is a dense layer.
 _HIDDEN_PRODUCTS = {
-    "MmBackward0", "AddmmBackward0", "BmmBackward0", "BaddbmmBackward0", "MvBackward0", "AddmvBackward0",
-    "DotBackward0", "LinearBackward0", "CdistBackward0", "MatmulBackward0", "TrilinearBackward0",
+    "MmBackward0",
+    "AddmmBackward0",
+    "BmmBackward0",
+    "BaddbmmBackward0",
+    "MvBackward0",
+    "AddmvBackward0",
+    "DotBackward0",
+    "LinearBackward0",
+    "CdistBackward0",
+    "MatmulBackward0",
+    "TrilinearBackward0",
 }
 _DENSE_MODULES = (nn.Linear, nn.Bilinear)
 # x - p summed is linear in x only through a nonlinearity ((x - p) ** 2); x * w summed is linear as it is.
@@ -95,9 +105,10 @@ class Recorder(_Mode):
     @property
     def _stack(self) -> list[tuple[nn.Module, int, int, list[int]]]:
         """Module calls running on this thread: (module, call index, first node id, its inputs' producers)."""
-        if not hasattr(self.local, "stack"):
-            self.local.stack = []
-        return self.local.stack  # type: ignore[no-any-return]
+        stack: list[tuple[nn.Module, int, int, list[int]]] | None = getattr(self.local, "stack", None)
+        if stack is None:
+            stack = self.local.stack = []
+        return stack
 
     @property
     def _label(self) -> str | None:
@@ -160,10 +171,12 @@ class Recorder(_Mode):
                 node = self.nodes[producer]
                 call.receptive_field, call.jump = node.receptive_field, node.jump
 
-    def _dense_module_seen(self, module: nn.Module, index: int, first: int, feeding: list[int], output: torch.Tensor) -> None:
+    def _dense_module_seen(
+        self, module: nn.Module, index: int, first: int, feeding: list[int], output: torch.Tensor
+    ) -> None:
         """An nn.Linear ran: if no product was recorded inside it, its computation was hidden, and its kind decides."""
         inside = range(first, len(self.nodes))
-        if any(self.nodes[i].recorded is not None and self.nodes[i].recorded.kind == "product" for i in inside):
+        if any((recorded := self.nodes[i].recorded) is not None and recorded.kind == "product" for i in inside):
             return
         producer = self.producers.get(output)
         if producer is not None and producer < first:  # it returned its input unchanged: nothing dense ran
@@ -182,7 +195,11 @@ class Recorder(_Mode):
         node.call = index
         node.recorded = Recorded(
             "product",
-            {"form": f"{type(module).__name__} whose computation the recorder could not see", "contracted": ("channel",), "kept": ()},
+            {
+                "form": f"{type(module).__name__} whose computation the recorder could not see",
+                "contracted": ("channel",),
+                "kept": (),
+            },
             operands,
             construction_site(module),
             f"{type(module).__name__}.forward",
@@ -313,9 +330,14 @@ class Recorder(_Mode):
 
     # -- an activation combined with a weight, then summed: a product in disguise ----------------------------------
 
-    def _follow_weighting(self, node: Node, name: str, args: tuple, kwargs: dict, described: ops.Description | None) -> None:
+    def _follow_weighting(
+        self, node: Node, name: str, args: tuple, kwargs: dict, described: ops.Description | None
+    ) -> None:
         tensors = [t for t in args if isinstance(t, torch.Tensor)]
-        marked = next((self.nodes[p] for t in tensors[:1] for p in self.producers_of(t) if "weighted" in self.nodes[p].attrs), None)
+        marked = next(
+            (self.nodes[p] for t in tensors[:1] for p in self.producers_of(t) if "weighted" in self.nodes[p].attrs),
+            None,
+        )
         if name in ops.COMBINING and len(tensors) >= 2 and node.shape is not None:
             activation = next((t for t in tensors if self.dims(t) is not None), None)
             learned = [t for t in tensors if t is not activation and self._learned(t)]
@@ -341,7 +363,9 @@ class Recorder(_Mode):
         mark = marked.attrs["weighted"]
         if name in ops.REDUCING and described is not None and described.kind == "reduce":
             dims = set(described.attrs["dims"])
-            if dims & set(mark["varying"]) and (not mark["needs_nonlinearity"] or name in ("linalg_vector_norm", "norm", "logsumexp")):
+            if dims & set(mark["varying"]) and (
+                not mark["needs_nonlinearity"] or name in ("linalg_vector_norm", "norm", "logsumexp")
+            ):
                 shape = described.attrs["in_shape"]
                 kept = [d for d in range(len(shape)) if d not in dims]
                 node.attrs["product"] = ops.Description(
@@ -355,11 +379,16 @@ class Recorder(_Mode):
                     mark["operands"][0],
                 )
         elif node.shape == marked.shape and (name in ops.NONLINEAR or len(tensors) == 1 or name in ops.COMBINING):
-            node.attrs["weighted"] = {**mark, "needs_nonlinearity": mark["needs_nonlinearity"] and name not in ops.NONLINEAR}
+            node.attrs["weighted"] = {
+                **mark,
+                "needs_nonlinearity": mark["needs_nonlinearity"] and name not in ops.NONLINEAR,
+            }
 
     # -- receptive field ---------------------------------------------------------------------------------------
 
-    def _receptive_field(self, node: Node, func: Any, args: tuple, kwargs: dict, described: ops.Description | None) -> None:
+    def _receptive_field(
+        self, node: Node, func: Any, args: tuple, kwargs: dict, described: ops.Description | None
+    ) -> None:
         fields = [
             (self.nodes[p].receptive_field, self.nodes[p].jump)
             for p in node.inputs
@@ -390,7 +419,9 @@ class Recorder(_Mode):
                 field, jump = window_through(field, jump, tuple(extents), tuple(extents))
         elif node.name in ("pixel_unshuffle", "im2col"):
             bound = ops.bind(func, args, kwargs)
-            window = (int(bound["downscale_factor"]),) * n if node.name == "pixel_unshuffle" else tuple(bound["kernel_size"])
+            window = (
+                (int(bound["downscale_factor"]),) * n if node.name == "pixel_unshuffle" else tuple(bound["kernel_size"])
+            )
             if len(window) == n:
                 field, jump = window_through(field, jump, window, window)
         elif node.name.startswith(("upsample", "_upsample", "pixel_shuffle")) and node.shape and args:
@@ -460,7 +491,7 @@ class Recorder(_Mode):
         inputs: set[int] = set()
         products = False
         learned = False
-        stack, seen = [tensor.grad_fn], set()
+        stack, seen = [tensor.grad_fn], set[int]()
         while stack and len(seen) < 10_000:
             function = stack.pop()
             if function is None or id(function) in seen:
@@ -480,7 +511,10 @@ class Recorder(_Mode):
         parents = tuple(sorted(inputs))
         depends = any(self.nodes[p].depends_on_input for p in parents)
         node = self._new_node(
-            "hidden", parents, tuple(tensor.shape), depends_on_input=depends,
+            "hidden",
+            parents,
+            tuple(tensor.shape),
+            depends_on_input=depends,
             dims=layout.default_dims(tuple(tensor.shape)) if depends else None,
         )
         if depends:
@@ -526,12 +560,13 @@ class Recorder(_Mode):
         """The user's line that made the call, or, if a layer's own code made it, where the layer was built."""
         stack = self._stack
         module = stack[-1][0] if stack else None
-        frame = sys._getframe(2)
+        frame: FrameType | None = sys._getframe(2)
         while frame is not None:
             if is_user_code(frame.f_code):
                 return Location(frame.f_code.co_filename, frame.f_lineno)
-            if module is not None and frame.f_locals.get("self") is module:
-                return construction_site(module) or user_location(frame)
+            owner = frame.f_locals.get("self")
+            if module is not None and owner is module:  # the layer's own code made the call
+                return construction_site(owner) or user_location(frame)
             frame = frame.f_back
         return construction_site(module) if module is not None else None
 
@@ -622,9 +657,16 @@ def _described_dims(described: ops.Description | None, out: torch.Tensor, facts:
         return None
     attrs, shape = described.attrs, tuple(out.shape)
     if described.kind == "conv" and len(shape) == len(x_dims):
-        return (x_dims[0], layout.new_features(shape[1]), *(layout.resized(x_dims, i, shape[i]) for i in range(2, len(shape))))
+        return (
+            x_dims[0],
+            layout.new_features(shape[1]),
+            *(layout.resized(x_dims, i, shape[i]) for i in range(2, len(shape))),
+        )
     if described.kind == "pool" and len(shape) == len(x_dims):
-        return tuple(x_dims[i] if shape[i] == described.activation.shape[i] else layout.resized(x_dims, i, shape[i]) for i in range(len(shape)))
+        return tuple(
+            x_dims[i] if shape[i] == described.activation.shape[i] else layout.resized(x_dims, i, shape[i])
+            for i in range(len(shape))
+        )
     if described.kind == "reduce":
         reduced = layout.without(x_dims, set(attrs["dims"]), attrs["keepdim"])
         return reduced if len(reduced) == len(shape) else None
@@ -658,7 +700,7 @@ def _written(func: Any, args: tuple, kwargs: dict) -> list[torch.Tensor]:
 
 def _storage(tensor: torch.Tensor) -> int | None:
     try:
-        return tensor.untyped_storage()._cdata  # type: ignore[no-any-return]
+        return int(tensor.untyped_storage()._cdata)
     except (RuntimeError, NotImplementedError, TypeError):
         return None
 
@@ -683,7 +725,13 @@ def _loose_modules(model: nn.Module) -> dict[int, str]:
     found: dict[int, str] = {}
     for prefix, module in model.named_modules():
         for attribute, value in vars(module).items():
-            items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list | tuple) else ()
+            items = (
+                value.items()
+                if isinstance(value, dict)
+                else enumerate(value)
+                if isinstance(value, list | tuple)
+                else ()
+            )
             for key, item in items:
                 if isinstance(item, nn.Module):
                     base = f"{prefix}.{attribute}" if prefix else attribute

@@ -139,7 +139,9 @@ def _backward(recorder: Recorder, output: torch.Tensor, device: str, notes: list
 
 
 def _recorder_notes(recorder: Recorder) -> list[str]:
-    notes = [f"could not read the arguments of {name}, so it was not checked" for name in dict.fromkeys(recorder.unreadable)]
+    notes = [
+        f"could not read the arguments of {name}, so it was not checked" for name in dict.fromkeys(recorder.unreadable)
+    ]
     if recorder.hidden:
         notes.append(
             f"{listed(list(dict.fromkeys(recorder.hidden)), most=3)} computed where the dispatcher could not see"
