@@ -168,6 +168,7 @@ def report_of(trace: Trace, settings: Settings, path: str, name: str | None = No
         device_note=trace.device_note,
         input_shape=trace.input_shape,
         layers=layer_table(trace),
+        macs=trace.macs,
         notes=trace.notes,
         stubbed=trace.stubbed,
     )

@@ -196,7 +196,20 @@ def layer_table(trace: Trace) -> list[Layer]:
         first = call.path not in shown
         shown.add(call.path)
         output = call.output_shapes[0] if call.output_shapes else None
-        rows.append(Layer(call.path, call.type, call.depth, output, params.get(call.path, 0) if first else 0, True))
+        rows.append(
+            Layer(
+                call.path,
+                call.type,
+                call.depth,
+                output,
+                params.get(call.path, 0) if first else 0,
+                True,
+                # one figure per layer, as students tabulate it: the field must cover this in every direction
+                receptive_field=min(call.receptive_field) if call.receptive_field else None,
+                jump=min(call.jump) if call.jump else None,
+                macs=call.macs,
+            )
+        )
     for module in trace.modules:
         if module.calls == 0:
             depth = module.path.count(".") + 1 if module.path else 0
