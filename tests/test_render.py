@@ -685,3 +685,25 @@ def test_a_finding_in_a_notebook_names_its_cell(workspace: Path, monkeypatch: py
     data = json.loads(rendered([report], "json")[0])
     assert data["stubbed"] == ["torchsummary"] and data["rules"][2]["findings"][0]["cell"] == 3
     assert Report.from_dict(data) == report
+
+
+def test_a_deep_layer_table_tightens_at_80_columns_before_cutting_names(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = measured(workspace)
+    report.layers = [Layer("", "Net", 0, (2, 10), 0, True, 28, 8, 0)] + [
+        Layer(f"features.{block}.{part}", kind, 3, (2, 16, 24, 24), 1_152, True, 5, 1, 663_552)
+        for block in range(3)
+        for part, kind in enumerate(["Conv2d", "BatchNorm2d", "AdaptiveAvgPool2d"])
+    ]
+    monkeypatch.setenv("COLUMNS", "120")
+    wide, _ = rendered([report], "text")
+    assert "[2, 16, 24, 24]" in wide and "      features.2.1   BatchNorm2d" in wide
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow, _ = rendered([report], "text")
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert "[2,16,24,24]" in narrow, "shapes lose their spaces before names are cut"
+    for layer in report.layers[1:]:
+        name, kind = line_with(narrow, layer.path).split()[:2]
+        assert name == layer.path, "a layer name is whole when the types can give way"
+        assert kind == layer.type if layer.type != "AdaptiveAvgPool2d" else layer.type.startswith(kind.rstrip("…"))

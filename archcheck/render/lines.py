@@ -37,8 +37,8 @@ def thousands(value: int | None) -> str:
     return "" if value is None else f"{value:,}"
 
 
-def shape_text(shape: Shape | None) -> str:
-    return "" if shape is None else "[" + ", ".join(str(dim) for dim in shape) + "]"
+def shape_text(shape: Shape | None, separator: str = ", ") -> str:
+    return "" if shape is None else "[" + separator.join(str(dim) for dim in shape) + "]"
 
 
 def shorten_left(text: str, width: int) -> str:

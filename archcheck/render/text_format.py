@@ -177,19 +177,30 @@ def shorten_right(text: str, width: int) -> str:
 
 
 def layer_table(report: Report, width: int) -> Table:
-    """Layer, type, output shape, parameters (and RF, jump, MACs when measured); the names give way first."""
+    """Layer, type, output shape, parameters (and RF, jump, MACs when measured).
+
+    When the table is too wide, it tightens step by step: one space of indent per
+    level instead of two, shapes without spaces, then types cut at the right and
+    layer names at the left (their end names the layer)."""
     measures = layer_columns(report)
     titles = ["Layer", "Type", "Output shape", "Param #", *(title for title, _ in measures)]
-    indents = ["  " * layer.depth for layer in report.layers]
     names = [layer.path or "(model)" for layer in report.layers]
     types = [layer.type for layer in report.layers]
-    fixed = [
-        [shape_text(layer.output_shape) if layer.called else "never called" for layer in report.layers],
+    numbers = [
         [thousands(layer.params) for layer in report.layers],
         *([thousands(value(layer)) for layer in report.layers] for _, value in measures),
     ]
-    room = width - _overhead(len(titles)) - sum(_widest(t, c) for t, c in zip(titles[2:], fixed))
-    name_need = _widest("Layer", (indent + name for indent, name in zip(indents, names)))
+    for step, (indent_width, shape_separator) in enumerate([(2, ", "), (1, ", "), (1, ",")]):
+        indents = [" " * indent_width * layer.depth for layer in report.layers]
+        shapes = [
+            shape_text(layer.output_shape, shape_separator) if layer.called else "never called"
+            for layer in report.layers
+        ]
+        fixed = [shapes, *numbers]
+        room = width - _overhead(len(titles)) - sum(_widest(t, c) for t, c in zip(titles[2:], fixed))
+        name_need = _widest("Layer", (indent + name for indent, name in zip(indents, names)))
+        if name_need + _widest("Type", types) <= room:
+            break
     type_width = min(_widest("Type", types), max(8, room - name_need))
     name_width = max(room - type_width, 12)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
