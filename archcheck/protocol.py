@@ -16,7 +16,7 @@ import json
 import socket
 import struct
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 PHASES = {
@@ -29,18 +29,18 @@ PHASES = {
 
 @dataclass
 class Request:
-    """What to check, and how."""
+    """What to check, and how: built by ``config.Settings.request``, where every default lives."""
 
     path: str  # absolute: the worker runs in a temporary directory
-    name: str | None = None
-    shown_path: str = ""  # the path as the user gave it, for messages
-    input_shape: tuple[int, ...] = (1, 28, 28)
-    batch_size: int = 2
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
-    stub_imports: bool = True  # missing packages the file itself imports become inert stubs
-    run_top_level: bool = False  # run the whole file, not only its definitions (archcheck.tracing.toplevel)
-    device: str = "auto"  # "auto": meta for large models, "meta", or "cpu"
-    memory_label: str = "the memory limit"
+    name: str | None
+    shown_path: str  # the path as the user gave it, for messages
+    input_shape: tuple[int, ...]
+    batch_size: int
+    model_kwargs: dict[str, Any]
+    stub_imports: bool  # missing packages the file itself imports become inert stubs
+    run_top_level: bool  # run the whole file, not only its definitions (archcheck.tracing.toplevel)
+    device: str  # "auto": meta for large models, "meta", or "cpu"
+    memory_label: str  # the memory limit, as the user wrote it, for messages
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

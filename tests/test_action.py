@@ -74,7 +74,7 @@ def test_action_inputs_and_outputs() -> None:
     assert inputs["model"]["required"] is True
     defaults = {name: spec.get("default") for name, spec in inputs.items() if name != "model"}
     assert defaults == {
-        "preset": "mnist",
+        "preset": "",
         "max-params": "",
         "input-shape": "",
         "args": "",
@@ -354,6 +354,16 @@ def test_check_step_passes_a_good_model(workspace: Path, tmp_path: Path) -> None
     assert run.annotations == [f"::notice file=good.py,title=archcheck passed::PASSED: all {MNIST_RULES} rules pass"]
     assert run.outputs == f"passed=true\nparams={GOOD_PARAMS}\nstatus=passed\n"
     assert run.summary.startswith(f"### ✅ archcheck PASSED: all {MNIST_RULES} rules pass\n")
+
+
+def test_without_a_preset_input_the_repositorys_config_picks_it(workspace: Path, tmp_path: Path) -> None:
+    """The action passes --preset only when asked, so [tool.archcheck] preset = ... is honoured."""
+    (workspace / "pyproject.toml").write_text('[tool.archcheck]\npreset = "mnist-8k"\n', encoding="utf-8")
+    run = run_check(workspace, tmp_path, model="good.py")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "mnist-8k" in run.summary
+    asked = run_check(workspace, tmp_path, model="good.py", preset="cifar10")
+    assert asked.returncode == 2 and "cifar10" in asked.stdout + asked.stderr  # a grey image for a colour preset
 
 
 def test_check_step_fails_a_model_with_a_linear_layer(workspace: Path, tmp_path: Path) -> None:

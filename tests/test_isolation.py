@@ -13,15 +13,19 @@ import tempfile
 import textwrap
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from helpers import PASSING_MODEL, run_cli
 
 from archcheck import processes
+from archcheck.config import resolve
 from archcheck.processes import Platform
-from archcheck.protocol import Request, receive_frame, send_frame
+from archcheck.protocol import receive_frame, send_frame
 from archcheck.runner import Limits, run_isolated, scrubbed_environment
+
+DEFAULTS = resolve(None)  # the default settings: what a check without flags or config runs with
 
 posix_only = pytest.mark.skipif(processes.WINDOWS, reason="the process-tree tests use POSIX signals")
 linux_only = pytest.mark.skipif(not processes.LINUX, reason="reads /proc to see which processes live")
@@ -282,7 +286,7 @@ def test_a_model_that_kills_the_fork_server_costs_no_hang_and_leaves_nothing(
     (tmp_path / "good.py").write_text(PASSING_MODEL)
     limits = Limits(timeout=120, max_memory=4 << 30, threads=1)
     work = [
-        (Request(path=str(tmp_path / name), shown_path=name), limits) for name in ("killer.py", "good.py", "good.py")
+        (DEFAULTS.request(path=str(tmp_path / name), shown_path=name), limits) for name in ("killer.py", "good.py", "good.py")
     ]
     started = time.monotonic()
     outcomes = run_isolated(work)
@@ -311,7 +315,7 @@ def test_spawned_checks_in_parallel_answer_on_stdout(tmp_path: Path, windows_sty
     (tmp_path / "a.py").write_text(noisy)
     (tmp_path / "b.py").write_text(PASSING_MODEL.replace("width=8", "width=4"))
     limits = Limits(timeout=120, max_memory=4 << 30, threads=1)
-    work = [(Request(path=str(tmp_path / name), shown_path=name), limits) for name in ("a.py", "b.py")]
+    work = [(DEFAULTS.request(path=str(tmp_path / name), shown_path=name), limits) for name in ("a.py", "b.py")]
     first, second = run_isolated(work, jobs=2)
     assert first.error is None and second.error is None, (first.error, second.error)
     assert (first.trace.params.total, second.trace.params.total) == (178, 4 * 9 + 8 + 50)
@@ -327,7 +331,8 @@ def test_the_watched_memory_limit_stops_a_model(tmp_path: Path, windows_style: N
         )
     )
     limits = Limits(timeout=120, max_memory=900 << 20, threads=1)
-    (outcome,) = run_isolated([(Request(path=str(tmp_path / "hog.py"), memory_label="900 MiB"), limits)])
+    request = replace(DEFAULTS.request(path=str(tmp_path / "hog.py")), memory_label="900 MiB")
+    (outcome,) = run_isolated([(request, limits)])
     assert outcome.error is not None
     assert (
         outcome.error.reason

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import MNIST_RULES
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -37,7 +38,7 @@ from torch import nn
 import archcheck
 from archcheck.api import check_file
 
-RULES = ("max-params", "batchnorm", "dropout", "gap", "no-linear", "num-classes")
+RULES = MNIST_RULES
 INPUT_SIZE = 28
 CLASSES = 10
 MAX_CHANNELS = 8

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
+from helpers import PASSING_MODEL
 from torch import nn
 
 from archcheck import api
-from archcheck.protocol import Request
+from archcheck.config import resolve
 from archcheck.records import BATCH, CHANNEL, PART, SPACE
 from archcheck.tracing import layout, ops
 from archcheck.tracing.recorder import Recorder
 from archcheck.tracing.step import trace_model
-from helpers import PASSING_MODEL
 
 NCHW = (2, 16, 7, 7)
 
@@ -50,7 +52,7 @@ def test_the_one_channel_of_a_grey_image_is_a_channel() -> None:
 
 
 def _trace(model: nn.Module, shape=(1, 8, 8)):
-    request = Request(path="", input_shape=shape, batch_size=2)
+    request = replace(resolve(None).request(path=""), input_shape=shape)
     return trace_model(model, type(model).__name__, None, request, "cpu")
 
 
