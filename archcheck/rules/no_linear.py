@@ -2,22 +2,23 @@
 
 The assignment asks for a fully convolutional network.  A fully connected
 layer is a learned weight (an nn.Parameter, or any tensor with
-requires_grad=True) combined with the activations by a product that mixes
-all the features of a position and keeps no spatial position apart --
-however it is spelled: nn.Linear (also when its forward is patched or
-scripted), F.linear, x @ W, torch.mm/addmm/bmm, torch.einsum with a
-contraction, a broadcast multiply-then-sum, a distance or cosine-similarity
-classifier against a weight, or a convolution whose kernel covers its whole
-input or that runs on a flattened map.  A per-position channel mix on a map
-(a 1×1 convolution, or the same as an einsum) and a per-channel scaling are
-not fully connected.
+requires_grad=True) multiplied with the activations and summed over their
+features, however it is spelled: nn.Linear (also when its forward is patched,
+scripted or run on a thread), F.linear, x @ W, torch.mm/addmm/bmm,
+torch.einsum with a contraction, a broadcast multiply-then-sum, a distance or
+cosine-similarity classifier against a weight, a recurrent layer (nn.LSTM,
+nn.GRU) -- also when it is applied to each position of a map: a channel mix
+written as a matrix product is a dense layer per pixel (write it as
+nn.Conv2d(c, k, 1)).  A convolution is fully connected when its kernel covers
+its whole input, when it runs on a flattened map (positions in its channels,
+or features laid out as positions) or on a 1×1 map.  A per-channel scaling
+and a product of two activations (attention scores) are not layers.
 
 The classic assignment allows one exception: the final classifier may be a
 1×1 convolution on the 1×1 map left by an executed global average pool (the
 last learned layer on the output path); --strict-fc forbids it too, and the
 fc-after-gap option (the cifar10 preset) allows a fully connected classifier
 there in any spelling.  A hidden MLP after the pool is still fully connected.
-A product of two activations (attention scores) is not a layer.
 """
 
 from __future__ import annotations
