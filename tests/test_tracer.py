@@ -148,3 +148,28 @@ def test_the_recorder_leaves_tensors_alone() -> None:
         got = model(x)
     assert torch.equal(got, expected)
     assert [node.name for node in recorder.nodes if node.recorded] == ["convolution", "addmm"]
+
+
+def test_a_layer_built_by_a_helper_points_at_the_line_that_called_the_helper(tmp_path) -> None:
+    """Each layer gets its own line: the model's line that called the helper, not the helper's one line."""
+    source = (
+        "import torch.nn as nn\n"
+        "\n"
+        "\n"
+        "def dense(n_in, n_out):\n"
+        "    return nn.Sequential(nn.Linear(n_in, n_out), nn.ReLU())\n"
+        "\n"
+        "\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.one = dense(784, 16)\n"
+        "        self.two = dense(16, 10)\n"
+        "\n"
+        "    def forward(self, x):\n"
+        "        return self.two(self.one(x.flatten(1)))\n"
+    )
+    (tmp_path / "model.py").write_text(source)
+    report = api.check_file(str(tmp_path / "model.py"), ["--no-config"], isolate=False)
+    lines = sorted(finding.line for finding in report.rule("no-linear").findings)
+    assert lines == [11, 12]
