@@ -326,15 +326,9 @@ def test_corpus_verdicts(case: Case):
 MARKED = [c for c in CASES if c.markers]
 
 
-def _same_file(reported, expected: Path) -> bool:
-    if reported in (None, ""):
-        return True  # a finding without a file is judged by its line alone
-    p = Path(reported)
-    if not p.is_absolute():
-        candidates = [REPO / p, Path.cwd() / p]
-    else:
-        candidates = [p]
-    return any(c.resolve() == expected.resolve() for c in candidates if c.exists()) or p.name == expected.name
+def _same_file(reported: str | None, expected: Path) -> bool:
+    """The finding names the model file itself: its full path (findings carry absolute paths)."""
+    return reported is not None and Path(reported).resolve() == expected.resolve()
 
 
 @pytest.mark.parametrize("case", MARKED, ids=_ids(MARKED))
