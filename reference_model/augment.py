@@ -72,12 +72,23 @@ def _perspective_inverse(n: int, cfg: AugmentConfig, generator: torch.Generator)
     return torch.cat([h, torch.ones(n, 1, dtype=torch.float64)], dim=1).view(n, 3, 3)
 
 
-def _base_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
-    """(H*W, 3) homogeneous pixel centres in grid_sample's align_corners=False coordinates."""
-    ys = (torch.arange(height, device=device) * 2 + 1) / height - 1
-    xs = (torch.arange(width, device=device) * 2 + 1) / width - 1
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx, gy, torch.ones_like(gx)], dim=-1).view(-1, 3)
+def _sampling_grid(to_input: torch.Tensor, height: int, width: int, projective: bool) -> torch.Tensor:
+    """(n, H, W, 2) input coordinates of each output pixel centre, in grid_sample's
+    align_corners=False convention, for (n, 3, 3) output-to-input maps.
+
+    Written out as multiply-adds: as a batched matrix product with an inner dimension of 3
+    it took ~1.7 ms per batch of 128 on a 2-core CPU, half the augmentation's time.
+    """
+    device = to_input.device
+    ys = ((torch.arange(height, device=device) * 2 + 1) / height - 1).view(1, height, 1)
+    xs = ((torch.arange(width, device=device) * 2 + 1) / width - 1).view(1, 1, width)
+    m = to_input.view(-1, 9, 1, 1).unbind(1)  # m[3 * row + column], each (n, 1, 1)
+    u = m[0] * xs + m[1] * ys + m[2]
+    v = m[3] * xs + m[4] * ys + m[5]
+    if projective:
+        w = m[6] * xs + m[7] * ys + m[8]
+        u, v = u / w, v / w
+    return torch.stack([u, v], dim=-1)
 
 
 def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
@@ -87,11 +98,11 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator) -> 
     """
     n, _, height, width = x.shape
     to_input = _affine_inverse(n, cfg, generator)
-    if cfg.perspective_p > 0 and cfg.perspective_distortion > 0:
+    projective = cfg.perspective_p > 0 and cfg.perspective_distortion > 0
+    if projective:
         # output -> (undo perspective) -> (undo affine) -> input; perspective is applied last
         to_input = to_input @ _perspective_inverse(n, cfg, generator)
-    points = _base_grid(height, width, x.device) @ to_input.to(x.device, torch.float32).transpose(1, 2)
-    grid = (points[..., :2] / points[..., 2:]).view(n, height, width, 2)
+    grid = _sampling_grid(to_input.to(x.device, torch.float32), height, width, projective)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
     factors = _uniform(2 * n, -1, 1, generator).view(2, n, 1, 1, 1).to(x.device, torch.float32)
