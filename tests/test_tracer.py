@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -173,3 +174,27 @@ def test_a_layer_built_by_a_helper_points_at_the_line_that_called_the_helper(tmp
     report = api.check_file(str(tmp_path / "model.py"), ["--no-config"], isolate=False)
     lines = sorted(finding.line for finding in report.rule("no-linear").findings)
     assert lines == [11, 12]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "clean_pass",
+        "fc_linear",
+        "gap_global_max",
+        "bn_declared_unused",
+        "dropout_zero",
+        "no_linear_cosine_classifier",
+        "no_linear_mlp_after_gap",
+        "gap_stored_for_plotting",
+    ],
+)
+def test_the_meta_device_gives_the_verdicts_of_real_tensors(name: str) -> None:
+    """Large models are traced on meta (shapes only, no values); the dataflow verdicts are the same there."""
+    path = str(Path(__file__).parent / "corpus" / f"{name}.py")
+    on_cpu = api.check_file(path, ["--no-config", "--device", "cpu"], isolate=False)
+    on_meta = api.check_file(path, ["--no-config", "--device", "meta"], isolate=False)
+    assert on_meta.device == "meta"
+    assert {r.id: r.passed for r in on_meta.rules} == {r.id: r.passed for r in on_cpu.rules}
+    assert on_meta.macs == on_cpu.macs
+    assert [layer.receptive_field for layer in on_meta.layers] == [layer.receptive_field for layer in on_cpu.layers]

@@ -657,3 +657,55 @@ def macs(name: str, func: Any, args: Sequence[Any], kwargs: dict, out: Any) -> i
         a, b = args[first], args[second]
         return math.prod(a.shape) * int(b.shape[-1])
     return 0
+
+
+# -- normalisation on the meta device ----------------------------------------------------------------------
+#
+# torch's meta kernels for the normalisations are Python decompositions that import torch._dynamo (seconds)
+# the first time they run.  On meta only shapes exist, so the outputs are made directly.
+
+
+def _statistics_dtype(x: torch.Tensor) -> torch.dtype:
+    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+
+
+def _batch_norm_on_meta(func: Any, args: Sequence[Any], kwargs: dict) -> tuple[torch.Tensor, ...]:
+    x = bind(func, args, kwargs)["input"]
+    channels = (x.shape[1],) if x.dim() > 1 else (0,)
+    stats = [torch.empty(channels, dtype=_statistics_dtype(x), device="meta") for _ in range(2)]
+    outputs = (torch.empty_like(x), *stats)
+    if _aten_name_of(func) in ("_batch_norm_with_update", "_batch_norm_no_update"):
+        return (*outputs, torch.empty(0, dtype=torch.uint8, device="meta"))
+    return outputs
+
+
+def _layer_norm_on_meta(func: Any, args: Sequence[Any], kwargs: dict) -> tuple[torch.Tensor, ...]:
+    bound = bind(func, args, kwargs)
+    x, normalized = bound["input"], len(bound["normalized_shape"])
+    kept = tuple(x.shape[: x.dim() - normalized]) + (1,) * normalized
+    stats = [torch.empty(kept, dtype=_statistics_dtype(x), device="meta") for _ in range(2)]
+    return (torch.empty_like(x), *stats)
+
+
+def _group_norm_on_meta(func: Any, args: Sequence[Any], kwargs: dict) -> tuple[torch.Tensor, ...]:
+    bound = bind(func, args, kwargs)
+    x = bound["input"]
+    stats = [torch.empty((int(bound["N"]), int(bound["group"])), dtype=_statistics_dtype(x), device="meta") for _ in range(2)]
+    return (torch.empty_like(x), *stats)
+
+
+def _aten_name_of(func: Any) -> str:
+    return func.overloadpacket.__name__  # type: ignore[no-any-return]
+
+
+META_SHORTCUTS: dict[str, Callable[[Any, Sequence[Any], dict], tuple[torch.Tensor, ...]]] = {
+    **dict.fromkeys(
+        (
+            "native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
+            "_native_batch_norm_legit_functional", "_batch_norm_with_update", "_batch_norm_no_update",
+        ),
+        _batch_norm_on_meta,
+    ),
+    "native_layer_norm": _layer_norm_on_meta,
+    "native_group_norm": _group_norm_on_meta,
+}

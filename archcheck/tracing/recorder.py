@@ -212,7 +212,8 @@ class Recorder(_Mode):
 
     def __torch_dispatch__(self, func: Any, types: tuple, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        shortcut = ops.META_SHORTCUTS.get(_aten_name(func)) if _on_meta(args) else None
+        out = shortcut(func, args, kwargs) if shortcut is not None else func(*args, **kwargs)
         try:
             self._record(func, args, kwargs, out)
         except Exception:  # never break the user's forward pass: say what was not checked
@@ -627,6 +628,11 @@ class _Labels(TorchFunctionMode):
 
 
 # -- small helpers ---------------------------------------------------------------------------------------------
+
+
+def _on_meta(args: tuple) -> bool:
+    first = args[0] if args else None
+    return isinstance(first, torch.Tensor) and first.is_meta
 
 
 def _aten_name(func: Any) -> str:

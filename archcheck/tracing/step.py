@@ -102,7 +102,13 @@ def trace_model(
 
 
 def _backward(recorder: Recorder, output: torch.Tensor, device: str, notes: list[str]) -> dict[int, bool]:
-    """Which recorded results the output's gradient reaches, and whether it is nonzero there."""
+    """Which recorded results the output's gradient reaches, and whether it is nonzero there.
+
+    On the meta device gradients have no values to tell anything by, and torch's meta kernels for the
+    backward pass would cost seconds of imports: there, the dataflow decides alone.
+    """
+    if device == "meta":
+        return {}
     if not output.requires_grad:
         notes.append(
             "the output does not depend on anything autograd can follow (computed under torch.no_grad() or detached):"
