@@ -34,6 +34,8 @@ def trace_model(
     """Record one training step of ``model`` on a random batch of ``request.input_shape``."""
     model.train()
     torch.manual_seed(0)
+    if device != "meta":
+        _nudge_learned_parameters(model)
     shape = (request.batch_size, *request.input_shape)
     base = torch.empty(shape, device=device) if device == "meta" else torch.randn(shape, device=device)
     inputs = base.requires_grad_().clone()  # not a leaf: the model may change its input in place
@@ -99,6 +101,20 @@ def trace_model(
         macs=sum(node.macs for node in nodes if node.depends_on_input) // batch,
         notes=notes,
     )
+
+
+def _nudge_learned_parameters(model: nn.Module) -> None:
+    """Move every trainable parameter a little off its initial value.
+
+    A gate initialised to zero (``x + self.alpha * block(x)`` with ``alpha = 0``) makes
+    the block's gradient zero at the first step, yet training moves it: the block
+    takes part in the output.  A literal ``0 * block(x)`` stays zero whatever the
+    parameters are.  Nudged, only the second reads as "does not change the output".
+    """
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.requires_grad and parameter.is_floating_point():
+                parameter.add_(torch.randn_like(parameter) * 1e-3)
 
 
 def _backward(recorder: Recorder, output: torch.Tensor, device: str, notes: list[str]) -> dict[int, bool]:
