@@ -90,7 +90,9 @@ def plan(
     return planned
 
 
-def _job(spec: str, given: Sequence[Given], config: Path | None, search: bool, configs: dict[Path, ConfigFile]) -> Planned:
+def _job(
+    spec: str, given: Sequence[Given], config: Path | None, search: bool, configs: dict[Path, ConfigFile]
+) -> Planned:
     try:
         target = Target.parse(spec)
     except errors.CannotCheck as error:
@@ -118,7 +120,9 @@ def jobs_from_arguments(argv: Sequence[str], *given: Given) -> tuple[list[Planne
 
 def jobs_from_namespace(namespace: argparse.Namespace, *given: Given) -> list[Planned]:
     config = Path(namespace.config) if namespace.config and not namespace.no_config else None
-    return plan(namespace.targets, [namespace.given, *given], config, search=not namespace.no_config, entry=namespace.entry)
+    return plan(
+        namespace.targets, [namespace.given, *given], config, search=not namespace.no_config, entry=namespace.entry
+    )
 
 
 def execute(jobs: Sequence[Planned], isolate: bool = True, parallel: int = 1) -> list[Report]:
@@ -146,7 +150,9 @@ def execute(jobs: Sequence[Planned], isolate: bool = True, parallel: int = 1) ->
 
 
 def _request(job: Job) -> Request:
-    return job.settings.request(path=str(job.target.path.resolve()), shown_path=str(job.target.path), name=job.target.name)
+    return job.settings.request(
+        path=str(job.target.path.resolve()), shown_path=str(job.target.path), name=job.target.name
+    )
 
 
 def _report(settings: Settings, path: str, name: str | None, **fields: Any) -> Report:
@@ -220,7 +226,9 @@ def check(model: nn.Module, *, config: str | Path | None = None, **settings: Any
     for key, value in settings.items():
         setting = SETTINGS.get(key.replace("_", "-"))
         if setting is not None and setting.for_files:
-            raise errors.BadSetting(source.where(setting, value), "applies to model files only (use archcheck.check_file)")
+            raise errors.BadSetting(
+                source.where(setting, value), "applies to model files only (use archcheck.check_file)"
+            )
     given = Given.parse(source, settings)
     resolved = resolve(read_config(Path(config)) if config is not None else None, given)
     parameter = next(iter(model.parameters()), None)

@@ -56,7 +56,9 @@ def build_parser() -> ArgumentParser:
         epilog="Exit codes: 0 all rules pass, 1 a rule fails, 2 a model could not be checked.",
     )
     parser.add_argument(
-        "targets", nargs="*", metavar="FILE[::NAME]",
+        "targets",
+        nargs="*",
+        metavar="FILE[::NAME]",
         help="model files (a class, factory or instance is picked with ::NAME); directories and globs of submissions",
     )
     groups = {key: parser.add_argument_group(title) for key, title in GROUPS.items()}
@@ -70,7 +72,9 @@ def build_parser() -> ArgumentParser:
                 options["action"] = "append"
         groups[setting.group].add_argument(setting.flag, **options)
     groups["model"].add_argument(
-        "--entry", default=DEFAULT_ENTRY, metavar="NAME",
+        "--entry",
+        default=DEFAULT_ENTRY,
+        metavar="NAME",
         help=f"model file inside each submission directory (default {DEFAULT_ENTRY})",
     )
     groups["limits"].add_argument(
@@ -78,18 +82,24 @@ def build_parser() -> ArgumentParser:
     )
     config = parser.add_argument_group("configuration")
     config.add_argument(
-        "--config", metavar="PYPROJECT", help="read [tool.archcheck] from this file instead of the nearest pyproject.toml"
+        "--config",
+        metavar="PYPROJECT",
+        help="read [tool.archcheck] from this file instead of the nearest pyproject.toml",
     )
     config.add_argument("--no-config", action="store_true", help="ignore pyproject.toml files (for graders)")
     output = parser.add_argument_group("output")
     output.add_argument("--format", choices=FORMATS, default="text", help="report format (default text)")
     output.add_argument("--output", metavar="PATH", help="write the report to PATH instead of standard output")
-    output.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and what the model's code printed")
+    output.add_argument(
+        "-v", "--verbose", action="store_true", help="show tracebacks and what the model's code printed"
+    )
     parser.add_argument(
         "--list-rules", action="store_true", help="describe every rule and exit (--format markdown or json for those)"
     )
     parser.add_argument(
-        "--list-presets", action="store_true", help="describe every preset and exit (--format markdown or json for those)"
+        "--list-presets",
+        action="store_true",
+        help="describe every preset and exit (--format markdown or json for those)",
     )
     parser.add_argument("--version", action="version", version=f"archcheck {__version__}")
     return parser

@@ -129,7 +129,9 @@ def parse_rule_ids(value: object) -> tuple[str, ...]:
     ids = tuple(part.strip() for item in items for part in item.split(",") if part.strip())
     unknown = [rule_id for rule_id in ids if rule_id not in RULE_IDS]
     if unknown:
-        raise ValueError(f"unknown rule {', '.join(unknown)}{_did_you_mean(unknown[0], RULE_IDS)} (rules: {', '.join(RULE_IDS)})")
+        raise ValueError(
+            f"unknown rule {', '.join(unknown)}{_did_you_mean(unknown[0], RULE_IDS)} (rules: {', '.join(RULE_IDS)})"
+        )
     return ids
 
 
@@ -217,64 +219,119 @@ def _settings(*settings: Setting) -> dict[str, Setting]:
 
 SETTINGS: dict[str, Setting] = _settings(
     Setting(
-        "preset", name, DEFAULT_PRESET, "the assignment's rule set: a built-in preset"
+        "preset",
+        name,
+        DEFAULT_PRESET,
+        "the assignment's rule set: a built-in preset"
         f" ({', '.join(BUILTIN_PRESETS)}) or one of [tool.archcheck.presets.NAME] (default {DEFAULT_PRESET})",
-        "rules", "NAME",
+        "rules",
+        "NAME",
     ),
     Setting(
-        "max-params", positive_int, None, "parameter budget: the model must have strictly fewer than N parameters",
-        "rules", "N", in_preset=True, needed_by="max-params",
+        "max-params",
+        positive_int,
+        None,
+        "parameter budget: the model must have strictly fewer than N parameters",
+        "rules",
+        "N",
+        in_preset=True,
+        needed_by="max-params",
     ),
     Setting(
-        "num-classes", positive_int, None, "how many entries per sample the model's output must have",
-        "rules", "N", in_preset=True, needed_by="num-classes",
+        "num-classes",
+        positive_int,
+        None,
+        "how many entries per sample the model's output must have",
+        "rules",
+        "N",
+        in_preset=True,
+        needed_by="num-classes",
     ),
     Setting(
-        "min-receptive-field", positive_int, None,
+        "min-receptive-field",
+        positive_int,
+        None,
         "the receptive field, in input pixels, that the map entering the global pool must reach",
-        "rules", "PIXELS", in_preset=True, needed_by="receptive-field",
+        "rules",
+        "PIXELS",
+        in_preset=True,
+        needed_by="receptive-field",
     ),
     Setting(
-        "strict-fc", boolean, False,
+        "strict-fc",
+        boolean,
+        False,
         "also count a convolution on a 1×1 map (the head after GAP) as a fully connected layer",
-        "rules", in_preset=True,
+        "rules",
+        in_preset=True,
     ),
     Setting(
-        "fc-after-gap", boolean, False, "allow a fully connected head after an executed global average pooling",
-        "rules", in_preset=True,
+        "fc-after-gap",
+        boolean,
+        False,
+        "allow a fully connected head after an executed global average pooling",
+        "rules",
+        in_preset=True,
     ),
     Setting(
-        "ignore", parse_rule_ids, (), f"skip rules (repeat or comma-separate): {', '.join(RULE_IDS)}",
-        "rules", "RULE", repeatable=True,
+        "ignore",
+        parse_rule_ids,
+        (),
+        f"skip rules (repeat or comma-separate): {', '.join(RULE_IDS)}",
+        "rules",
+        "RULE",
+        repeatable=True,
     ),
     Setting(
-        "input-shape", parse_shape, None, "input shape without the batch, as the preset's (1,28,28 for mnist)",
-        "model", "C,H,W", in_preset=True,
+        "input-shape",
+        parse_shape,
+        None,
+        "input shape without the batch, as the preset's (1,28,28 for mnist)",
+        "model",
+        "C,H,W",
+        in_preset=True,
     ),
     Setting("batch-size", positive_int, 2, "how many random inputs the traced batch holds (default 2)", "model", "N"),
     Setting(
-        "model-kwargs", json_object, {}, "keyword arguments for the model's constructor or factory",
-        "model", "JSON", for_files=True,
+        "model-kwargs",
+        json_object,
+        {},
+        "keyword arguments for the model's constructor or factory",
+        "model",
+        "JSON",
+        for_files=True,
     ),
     Setting(
-        "stub-imports", boolean, True,
+        "stub-imports",
+        boolean,
+        True,
         "replace the packages the model file imports that are not installed (tqdm, torchsummary...) with inert"
         " stubs; never torch, torchvision or torchaudio (default on)",
-        "model", for_files=True,
+        "model",
+        for_files=True,
     ),
     Setting(
-        "run-top-level", boolean, False,
+        "run-top-level",
+        boolean,
+        False,
         "run the model file's whole top-level code (training, downloads, plots) instead of only its definitions"
         " and what the model needs",
-        "model", for_files=True,
+        "model",
+        for_files=True,
     ),
     Setting(
-        "device", choice("auto", "meta", "cpu"), "auto",
+        "device",
+        choice("auto", "meta", "cpu"),
+        "auto",
         "where to trace: auto (default) uses meta for models of 10M+ parameters, real CPU tensors below",
-        "model", "auto|meta|cpu", for_files=True,
+        "model",
+        "auto|meta|cpu",
+        for_files=True,
     ),
     Setting("timeout", positive_number, 60.0, "seconds per model (default 60)", "limits", "SECONDS", for_files=True),
-    Setting("max-memory", parse_size, 4 << 30, "memory per model, e.g. 4GiB (default)", "limits", "SIZE", for_files=True),
+    Setting(
+        "max-memory", parse_size, 4 << 30, "memory per model, e.g. 4GiB (default)", "limits", "SIZE", for_files=True
+    ),
 )
 PRESET_KEYS = ("extends", "description", "assignment", "rules")  # a preset's own keys, besides its settings
 
@@ -366,9 +423,7 @@ def _preset_source(preset_name: str, origin: Path | None) -> Source:
     return Source("file", f"{origin} [tool.archcheck.presets.{preset_name}]")
 
 
-def resolve_presets(
-    tables: Mapping[str, object], origin: Path | None, base: Mapping[str, Preset]
-) -> dict[str, Preset]:
+def resolve_presets(tables: Mapping[str, object], origin: Path | None, base: Mapping[str, Preset]) -> dict[str, Preset]:
     """``base`` and the presets of ``tables`` (``origin``'s ``[tool.archcheck.presets]``, or the built-in ones).
 
     A preset starts from the one it ``extends`` (in ``base`` or in ``tables``); a
@@ -420,7 +475,10 @@ def _preset(preset_name: str, table: Mapping[str, Any], source: Source, parent: 
             )
     settings = {key: value for key, value in table.items() if key not in PRESET_KEYS}
     values = {**(parent.values if parent else {}), **parse_values(source, settings)}
-    texts = {"description": f"{parent.name} with changes" if parent else "", "assignment": parent.assignment if parent else ""}
+    texts = {
+        "description": f"{parent.name} with changes" if parent else "",
+        "assignment": parent.assignment if parent else "",
+    }
     for key in ("description", "assignment"):
         text = table.get(key, texts[key])
         if not isinstance(text, str):
@@ -586,5 +644,9 @@ def _check_against_preset(preset: Preset, values: dict[str, Any], origins: dict[
             f" {SETTINGS['input-shape'].show(expected)} (without the batch)",
         )
     for setting in SETTINGS.values():
-        if setting.needed_by in preset.rules and setting.needed_by not in values["ignore"] and values[setting.field] is None:
+        if (
+            setting.needed_by in preset.rules
+            and setting.needed_by not in values["ignore"]
+            and values[setting.field] is None
+        ):
             raise BadSetting(preset.origin, f"rule {setting.needed_by} is enabled but no {setting.key} is set")

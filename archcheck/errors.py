@@ -94,11 +94,13 @@ class MissingDependency(CannotCheck):
 
 
 class NeedsStubbedPackage(CannotCheck):
-    message = "{reason} (the model uses {packages}, which is not installed and was replaced by an inert stub: install it)"
+    message = (
+        "{reason} (the model uses {packages}, which is not installed and was replaced by an inert stub: install it)"
+    )
 
 
 class ExitedDuring(CannotCheck):
-    message = "the model code called {call} during {phase_name} (exit code {code}); move it under `if __name__ == \"__main__\":`"
+    message = 'the model code called {call} during {phase_name} (exit code {code}); move it under `if __name__ == "__main__":`'
 
 
 class Interrupted(CannotCheck):
@@ -202,7 +204,7 @@ class StartTimedOut(TimedOut):
 
 class ImportTimedOut(TimedOut):
     phase = "import"
-    hint = " (does the file train or download data at import time? keep that under `if __name__ == \"__main__\":`)"
+    hint = ' (does the file train or download data at import time? keep that under `if __name__ == "__main__":`)'
 
 
 class BuildTimedOut(TimedOut):
@@ -227,8 +229,13 @@ class OutOfMemory(CannotCheck):
 
 # What an allocation failure says: Python, glibc's errno text, the dynamic loader mapping torch's
 # libraries under RLIMIT_AS, and torch's CPU allocator (on Windows, under a job object's limit).
-_OUT_OF_MEMORY_TEXTS = ("cannot allocate memory", "can't allocate memory", "out of memory", "not enough memory",
-                        "failed to map segment")
+_OUT_OF_MEMORY_TEXTS = (
+    "cannot allocate memory",
+    "can't allocate memory",
+    "out of memory",
+    "not enough memory",
+    "failed to map segment",
+)
 
 
 def is_out_of_memory(error: BaseException) -> bool:

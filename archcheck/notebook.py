@@ -60,7 +60,11 @@ def read_notebook(path: Path) -> NotebookSource:
         raise errors.NotReadable(path=path, error=error) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         version = data.get("nbformat") if isinstance(data, dict) else None
-        problem = f"nbformat {version}; archcheck reads nbformat 4 (save it again with Jupyter)" if version else "no cells in it"
+        problem = (
+            f"nbformat {version}; archcheck reads nbformat 4 (save it again with Jupyter)"
+            if version
+            else "no cells in it"
+        )
         raise errors.BadNotebook(path=path, problem=problem)
     if data.get("nbformat", 4) != 4:  # a notebook written by hand may leave the version out
         raise errors.BadNotebook(path=path, problem=f"nbformat {data['nbformat']}; archcheck reads nbformat 4")
@@ -90,7 +94,7 @@ def python_lines(lines: list[str]) -> list[str]:
         if magic not in _PYTHON_CELL_MAGICS:
             return ["" for _ in lines]
         start = next(index for index, line in enumerate(lines) if line.strip())
-        lines = [*lines[:start], "", *lines[start + 1:]]
+        lines = [*lines[:start], "", *lines[start + 1 :]]
     kept: list[str] = []
     scanner = _Scanner()
     magic_continues = False

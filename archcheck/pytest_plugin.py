@@ -31,11 +31,16 @@ ARGS_OPTION = "--archcheck-args"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("archcheck", "architecture rules of PyTorch models")
     group.addoption(
-        "--archcheck", action="append", default=[], metavar="FILE[::NAME]",
+        "--archcheck",
+        action="append",
+        default=[],
+        metavar="FILE[::NAME]",
         help="check the architecture of a model file: one test item per rule (repeatable)",
     )
     group.addoption(
-        ARGS_OPTION, default="", metavar="ARGS",
+        ARGS_OPTION,
+        default="",
+        metavar="ARGS",
         help="extra archcheck options for those items, e.g. '--max-params 8000 --strict-fc'",
     )
     _accept_dashed_value(parser)

@@ -143,9 +143,7 @@ class Report:
             preset=data["preset"],
             config=data["config"],
             ignored=data["ignored"],
-            rules=[
-                RuleResult(**{**r, "findings": [Finding(**f) for f in r["findings"]]}) for r in data["rules"]
-            ],
+            rules=[RuleResult(**{**r, "findings": [Finding(**f) for f in r["findings"]]}) for r in data["rules"]],
             params=ParamCount(**data["params"]) if data["params"] else None,
             macs=data["macs"],
             device=data["device"],

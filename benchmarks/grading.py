@@ -19,7 +19,7 @@ from pathlib import Path
 
 from _measure import archcheck_command
 
-TEMPLATE = '''
+TEMPLATE = """
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -39,7 +39,7 @@ class Net(nn.Module):
         x = F.max_pool2d(self.drop(F.relu(self.bn2(self.conv2(x)))), 2)
         {pool}
         return {out}
-'''
+"""
 
 
 def submission(index: int) -> str:
@@ -77,8 +77,9 @@ def main() -> None:
             files.append(path)
 
         start = time.perf_counter()
-        together = subprocess.run([*archcheck, str(folder), "-j", str(args.jobs), "--format", "csv"],
-                                  capture_output=True, text=True)
+        together = subprocess.run(
+            [*archcheck, str(folder), "-j", str(args.jobs), "--format", "csv"], capture_output=True, text=True
+        )
         parallel_seconds = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -92,9 +93,13 @@ def main() -> None:
     if graded != alone:
         raise SystemExit(f"the verdicts differ:\n{graded}\n{alone}")
     statuses = [status for status, _ in graded.values()]
-    print(f"{args.count} submissions: {statuses.count('passed')} passed, {statuses.count('failed')} failed, "
-          f"{statuses.count('error')} could not be checked (same verdicts both ways)")
-    print(f"archcheck DIR -j {args.jobs}:        {parallel_seconds:7.1f} s  ({parallel_seconds / args.count:.2f} s each)")
+    print(
+        f"{args.count} submissions: {statuses.count('passed')} passed, {statuses.count('failed')} failed, "
+        f"{statuses.count('error')} could not be checked (same verdicts both ways)"
+    )
+    print(
+        f"archcheck DIR -j {args.jobs}:        {parallel_seconds:7.1f} s  ({parallel_seconds / args.count:.2f} s each)"
+    )
     print(f"one-by-one archcheck FILE:  {serial_seconds:7.1f} s  ({serial_seconds / args.count:.2f} s each)")
     print(f"speed-up: {serial_seconds / parallel_seconds:.1f}x")
 

@@ -40,7 +40,7 @@ class Giant(nn.Module):
         return self.head(self.blocks(self.stem(x)))
 '''
 
-BASELINE = '''
+BASELINE = """
 import importlib.util, sys, torch
 spec = importlib.util.spec_from_file_location("giant", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
@@ -49,7 +49,7 @@ model = module.Giant().train()
 with torch.no_grad():
     model(torch.randn(2, 1, 28, 28))
 print(sum(p.numel() for p in model.parameters()))
-'''
+"""
 
 
 def main() -> None:
@@ -57,7 +57,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         model = Path(directory) / "giant.py"
         model.write_text(GIANT)
-        report = json.loads(subprocess.run([*archcheck, str(model), "--format", "json"], capture_output=True, text=True).stdout)
+        report = json.loads(
+            subprocess.run([*archcheck, str(model), "--format", "json"], capture_output=True, text=True).stdout
+        )
         params = report["params"]["total"]
         check = measure([*archcheck, str(model), "--format", "json"])
         baseline = measure([sys.executable, "-c", BASELINE, str(model)])
@@ -65,9 +67,13 @@ def main() -> None:
     print(f"{'':28}{'wall':>10}{'peak memory':>14}")
     print(f"{'archcheck (meta device)':28}{check.seconds:>9.2f}s{check.peak_mib:>10.0f} MiB")
     print(f"{'baseline (CPU tensors)':28}{baseline.seconds:>9.2f}s{baseline.peak_mib:>10.0f} MiB")
-    print(f"ratio archcheck/baseline: time {check.seconds / baseline.seconds:.3f}, memory {check.peak_mib / baseline.peak_mib:.3f}")
-    print(f"goal: under 5 s ({'met' if check.seconds < 5 else 'NOT met'}) and under 1 GiB "
-          f"({'met' if check.peak_mib < 1024 else 'NOT met'})")
+    print(
+        f"ratio archcheck/baseline: time {check.seconds / baseline.seconds:.3f}, memory {check.peak_mib / baseline.peak_mib:.3f}"
+    )
+    print(
+        f"goal: under 5 s ({'met' if check.seconds < 5 else 'NOT met'}) and under 1 GiB "
+        f"({'met' if check.peak_mib < 1024 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,10 @@ def main() -> None:
         sys.exit(f"archcheck {args.model} did not pass (exit codes {[run.code for run in check]})")
     floor_s, check_s = median_seconds(floor), median_seconds(check)
     print(f"python -c 'import torch'       median {floor_s:.3f} s  ({args.runs} runs)")
-    print(f"archcheck {Path(args.model).relative_to(REPO) if Path(args.model).is_relative_to(REPO) else args.model}"
-          f"  median {check_s:.3f} s")
+    print(
+        f"archcheck {Path(args.model).relative_to(REPO) if Path(args.model).is_relative_to(REPO) else args.model}"
+        f"  median {check_s:.3f} s"
+    )
     print(f"ratio {check_s / floor_s:.2f}  (goal: at most 1.30)")
 
 

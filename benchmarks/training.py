@@ -85,14 +85,16 @@ def naive_loaders(data_dir: Path, batch_size: int) -> tuple[Iterable[Batch], Ite
     from torchvision import datasets, transforms
 
     aug = AugmentConfig()
-    train_tf = transforms.Compose([
-        transforms.RandomRotation(aug.rotation),
-        transforms.RandomAffine(0, translate=(aug.translate, aug.translate), scale=aug.scale),
-        transforms.RandomPerspective(aug.perspective_distortion, p=aug.perspective_p),
-        transforms.ColorJitter(brightness=aug.brightness, contrast=aug.contrast),
-        transforms.ToTensor(),
-        transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),
-    ])
+    train_tf = transforms.Compose(
+        [
+            transforms.RandomRotation(aug.rotation),
+            transforms.RandomAffine(0, translate=(aug.translate, aug.translate), scale=aug.scale),
+            transforms.RandomPerspective(aug.perspective_distortion, p=aug.perspective_p),
+            transforms.ColorJitter(brightness=aug.brightness, contrast=aug.contrast),
+            transforms.ToTensor(),
+            transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),
+        ]
+    )
     eval_tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
     train = datasets.MNIST(str(data_dir), train=True, transform=train_tf)
     test = datasets.MNIST(str(data_dir), train=False, transform=eval_tf)
@@ -164,8 +166,17 @@ def time_default_command(data_dir: Path, seed: int) -> TimedRun:
     """The whole default command in a fresh process, as a user runs it."""
     with tempfile.TemporaryDirectory() as out:
         command = [
-            sys.executable, "-m", "reference_model.train", "--data-dir", str(data_dir),
-            "--target", str(TARGET), "--seed", str(seed), "--out", out,
+            sys.executable,
+            "-m",
+            "reference_model.train",
+            "--data-dir",
+            str(data_dir),
+            "--target",
+            str(TARGET),
+            "--seed",
+            str(seed),
+            "--out",
+            out,
         ]
         load = os.getloadavg()[0]
         cwd = os.getcwd()
@@ -223,17 +234,22 @@ def machine() -> str:
 
 def print_time_to_target(console: Console, runs: list[TimedRun]) -> None:
     recipe = RECIPES[DEFAULT_RECIPES["net"]]
-    table = Table(title=f"time to {TARGET:.1%}: python -m reference_model.train --data-dir DIR --target {TARGET} "
-                  f"--seed S (net, {recipe.epochs} epochs); {machine()}")
+    table = Table(
+        title=f"time to {TARGET:.1%}: python -m reference_model.train --data-dir DIR --target {TARGET} "
+        f"--seed S (net, {recipe.epochs} epochs); {machine()}"
+    )
     for column in ("seed", "wall s", "validation", "test", "epochs", f">= {TARGET:.1%} on both", "load before"):
         table.add_column(column, justify="right")
     for run in runs:
         reached = "yes" if run.exit_code == EXIT_OK else f"no (exit {run.exit_code})"
         table.add_row(
-            str(run.seed), f"{run.seconds:.1f}",
+            str(run.seed),
+            f"{run.seconds:.1f}",
             "–" if run.val_acc is None else f"{run.val_acc:.2%}",
             "–" if run.test_acc is None else f"{run.test_acc:.2%}",
-            "–" if run.epochs is None else str(run.epochs), reached, f"{run.load:.2f}",
+            "–" if run.epochs is None else str(run.epochs),
+            reached,
+            f"{run.load:.2f}",
         )
     console.print(table)
 
@@ -246,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=100, help="timed training batches per pipeline and round")
     parser.add_argument("--repeats", type=int, default=3, help="rounds; the best round counts")
     parser.add_argument(
-        "--batch-size", type=int, default=RECIPES[DEFAULT_RECIPES["net"]].batch_size,
+        "--batch-size",
+        type=int,
+        default=RECIPES[DEFAULT_RECIPES["net"]].batch_size,
         help="default: the default recipe's",
     )
     args = parser.parse_args(argv)
@@ -270,8 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     naive = rows[0]
     for row in rows:
         table.add_row(
-            row.pipeline, f"{row.data_only:,.0f}", f"{row.train:,.0f}", f"{row.train / naive.train:.2f}",
-            f"{row.evaluate:,.0f}", f"{row.evaluate / naive.evaluate:.2f}",
+            row.pipeline,
+            f"{row.data_only:,.0f}",
+            f"{row.train:,.0f}",
+            f"{row.train / naive.train:.2f}",
+            f"{row.evaluate:,.0f}",
+            f"{row.evaluate / naive.evaluate:.2f}",
         )
     console.print(table)
     return EXIT_OK

@@ -211,7 +211,9 @@ def train_one_epoch(
             bar.update(task, completed=step)
             continue
         last_refresh = now
-        bar.update(task, completed=step, loss=loss_sum.item() / seen, acc=correct.item() / seen, ips=seen / (now - start))
+        bar.update(
+            task, completed=step, loss=loss_sum.item() / seen, acc=correct.item() / seen, ips=seen / (now - start)
+        )
     return EpochTotals(loss_sum.item() / seen, correct.item() / seen, seen, time.perf_counter() - start)
 
 
@@ -225,10 +227,14 @@ def _row(*cells: str) -> str:
 def _epoch_row(m: EpochMetrics, epochs: int, improved: bool) -> str:
     validated = m.val_acc is not None and m.val_loss is not None
     return _row(
-        f"{m.epoch}/{epochs}", f"{m.train_loss:.4f}", f"{m.train_acc:.2%}",
+        f"{m.epoch}/{epochs}",
+        f"{m.train_loss:.4f}",
+        f"{m.train_acc:.2%}",
         f"{m.val_loss:.4f}" if validated else "–",
         f"{m.val_acc:.2%}" + (" *" if improved else "") if validated else "–",
-        f"{m.lr:.5f}", f"{m.epoch_time:.1f}s", f"{m.train_images_per_s:,.0f}",
+        f"{m.lr:.5f}",
+        f"{m.epoch_time:.1f}s",
+        f"{m.train_images_per_s:,.0f}",
     )
 
 
@@ -336,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     for setting, help_text in RECIPE_HELP.items():
         shown = {name: format_value(values[name][setting]) for name in sorted(RECIPES)}
         per_recipe = (
-            f"every recipe: {shown['classic']}" if len(set(shown.values())) == 1
+            f"every recipe: {shown['classic']}"
+            if len(set(shown.values())) == 1
             else "; ".join(f"{name}: {value}" for name, value in shown.items())
         )
         flag, example = f"--{setting.replace('_', '-')}", values["classic"][setting]
@@ -358,12 +365,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and augmentation")
     run.add_argument("--device", choices=DEVICES, default="auto", help="auto: cuda, then mps, then cpu")
     run.add_argument(
-        "--channels-last", action=argparse.BooleanOptionalAction, default=True,
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="channels_last memory format (faster with oneDNN on CPU)",
     )
     run.add_argument("--out", type=Path, help="output folder (default: runs/<model>-<recipe>-<timestamp>)")
     run.add_argument(
-        "--target", type=float,
+        "--target",
+        type=float,
         help="exit 1 unless the best validation accuracy and the test accuracy both reach this, e.g. 0.994",
     )
     return parser

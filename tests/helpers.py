@@ -32,9 +32,10 @@ class Net(nn.Module):
 PASSING_MODEL_PARAMS = 72 + 16 + 90
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """``archcheck ARGS...`` as a user runs it, in ``cwd``."""
     return subprocess.run(
         [sys.executable, "-m", "archcheck", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
-

@@ -101,7 +101,9 @@ def test_a_multi_file_submission_imports_its_siblings_and_package(tmp_path: Path
 
 
 def test_main_block_does_not_run(tmp_path: Path) -> None:
-    (tmp_path / "model.py").write_text(PASSING_MODEL + "\nif __name__ == '__main__':\n    raise SystemExit('training...')\n")
+    (tmp_path / "model.py").write_text(
+        PASSING_MODEL + "\nif __name__ == '__main__':\n    raise SystemExit('training...')\n"
+    )
     assert check_file(str(tmp_path / "model.py"), isolate=False).status == "passed"
 
 
@@ -112,7 +114,10 @@ def test_factory_class_and_instance_targets(tmp_path: Path) -> None:
     )
     assert check_file(f"{tmp_path}/zoo.py::build_model", isolate=False).params.total == 16 * 9 + 32 + 170
     assert check_file(f"{tmp_path}/zoo.py::model", isolate=False).params.total == 36 + 8 + 50
-    assert check_file(f"{tmp_path}/zoo.py::Net", ["--model-kwargs", '{"width": 2}'], isolate=False).params.total == 18 + 4 + 30
+    assert (
+        check_file(f"{tmp_path}/zoo.py::Net", ["--model-kwargs", '{"width": 2}'], isolate=False).params.total
+        == 18 + 4 + 30
+    )
     several = check_file(f"{tmp_path}/zoo.py", isolate=False)
     assert several.error is not None and all(f"zoo.py::{name}" in several.error.reason for name in ("Net", "Wide"))
 
@@ -140,9 +145,12 @@ def test_directories_and_globs_of_submissions(tmp_path: Path) -> None:
 
 def test_small_models_run_on_cpu_large_ones_on_meta(tmp_path: Path) -> None:
     (tmp_path / "small.py").write_text(PASSING_MODEL)
-    (tmp_path / "large.py").write_text(PASSING_MODEL.replace("def __init__(self, width=8)", "def __init__(self, width=2048)")
-                                       .replace("nn.Conv2d(1, width, 3", "nn.Conv2d(2048, width, 3")
-                                       + "\n")
+    (tmp_path / "large.py").write_text(
+        PASSING_MODEL.replace("def __init__(self, width=8)", "def __init__(self, width=2048)").replace(
+            "nn.Conv2d(1, width, 3", "nn.Conv2d(2048, width, 3"
+        )
+        + "\n"
+    )
     small = check_file(str(tmp_path / "small.py"), isolate=False)
     assert small.device == "cpu" and "small model" in small.device_note
     large = check_file(str(tmp_path / "large.py"), ["--input-shape", "2048,8,8"], isolate=False)
@@ -153,7 +161,9 @@ def test_small_models_run_on_cpu_large_ones_on_meta(tmp_path: Path) -> None:
 
 
 def test_a_model_that_needs_real_values_falls_back_to_cpu(tmp_path: Path) -> None:
-    (tmp_path / "item.py").write_text(PASSING_MODEL.replace("x = self.drop(", "scale = float(x.abs().max().item())\n        x = self.drop("))
+    (tmp_path / "item.py").write_text(
+        PASSING_MODEL.replace("x = self.drop(", "scale = float(x.abs().max().item())\n        x = self.drop(")
+    )
     report = check_file(str(tmp_path / "item.py"), ["--device", "meta"], isolate=False)
     assert report.device == "cpu"
     assert report.device_note.startswith("the model cannot run on meta:")
@@ -164,8 +174,12 @@ def test_a_model_that_needs_real_values_falls_back_to_cpu(tmp_path: Path) -> Non
 
 
 def test_layer_table_adds_up_and_shows_unused_layers(tmp_path: Path) -> None:
-    (tmp_path / "model.py").write_text(PASSING_MODEL.replace("self.head = nn.Conv2d(width, 10, 1)",
-                                                    "self.head = nn.Conv2d(width, 10, 1)\n        self.spare = nn.BatchNorm2d(3)"))
+    (tmp_path / "model.py").write_text(
+        PASSING_MODEL.replace(
+            "self.head = nn.Conv2d(width, 10, 1)",
+            "self.head = nn.Conv2d(width, 10, 1)\n        self.spare = nn.BatchNorm2d(3)",
+        )
+    )
     report = check_file(str(tmp_path / "model.py"), isolate=False)
     assert sum(layer.params for layer in report.layers) == report.params.total == PASSING_MODEL_PARAMS + 6
     spare = next(layer for layer in report.layers if layer.path == "spare")
@@ -209,24 +223,38 @@ def test_list_rules_and_presets_in_every_listing_format(tmp_path: Path) -> None:
     presets = run_cli("--list-presets", "--format", "json", cwd=tmp_path)
     listed = {preset["name"]: preset for preset in json.loads(presets.stdout)}
     assert list(listed) == list(PRESETS)
-    assert listed["cifar10"]["settings"]["min-receptive-field"] == 44 and listed["mnist-8k"]["settings"]["max-params"] == 8000
+    assert (
+        listed["cifar10"]["settings"]["min-receptive-field"] == 44
+        and listed["mnist-8k"]["settings"]["max-params"] == 8000
+    )
     text = run_cli("--list-presets", cwd=tmp_path)
     assert text.stdout.startswith("mnist: ") and "  input-shape = 3,32,32\n" in text.stdout
     wrong = run_cli("--list-rules", "--format", "csv", cwd=tmp_path)
-    assert wrong.returncode == 2 and wrong.stderr.startswith("archcheck: error: --list-rules comes as text, markdown, json")
+    assert wrong.returncode == 2 and wrong.stderr.startswith(
+        "archcheck: error: --list-rules comes as text, markdown, json"
+    )
 
 
 # -- a reader that goes away ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("fmt", "model", "code"), [("text", PASSING_MODEL, 0), ("github", PASSING_MODEL, 0),
-                                                    ("text", PASSING_MODEL.replace("nn.Dropout(0.1)", "nn.Identity()"), 1)])
+@pytest.mark.parametrize(
+    ("fmt", "model", "code"),
+    [
+        ("text", PASSING_MODEL, 0),
+        ("github", PASSING_MODEL, 0),
+        ("text", PASSING_MODEL.replace("nn.Dropout(0.1)", "nn.Identity()"), 1),
+    ],
+)
 def test_a_closed_pipe_keeps_the_exit_code_and_says_nothing(tmp_path: Path, fmt: str, model: str, code: int) -> None:
     """``archcheck model.py | head -1``: the reader is gone before archcheck writes."""
     (tmp_path / "model.py").write_text(model)
     process = subprocess.Popen(
-        [sys.executable, "-m", "archcheck", "model.py", "--format", fmt], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "archcheck", "model.py", "--format", fmt],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.close()

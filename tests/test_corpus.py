@@ -141,8 +141,14 @@ def parse_cases(path: Path) -> list[Case]:
         markers=markers,
     )
     variants = [
-        replace(base, expect={**expect, **_verdicts(path, verdicts)}, why=why, args=[*base.args, *shlex.split(args)],
-                markers=[], variant=args)
+        replace(
+            base,
+            expect={**expect, **_verdicts(path, verdicts)},
+            why=why,
+            args=[*base.args, *shlex.split(args)],
+            markers=[],
+            variant=args,
+        )
         for args, verdicts, why in also
     ]
     return [base, *variants]

@@ -122,7 +122,9 @@ POINTWISE_MODULE = lambda m, y: m.pointwise(y)  # noqa: E731
     "forward",
     [
         _separable(DEPTHWISE_MODULE, POINTWISE_MODULE),
-        _separable(DEPTHWISE_MODULE, POINTWISE_MODULE, between=lambda y: F.relu(F.batch_norm(y, None, None, training=True))),
+        _separable(
+            DEPTHWISE_MODULE, POINTWISE_MODULE, between=lambda y: F.relu(F.batch_norm(y, None, None, training=True))
+        ),
         _separable(lambda m, y: F.conv2d(y, m.depthwise.weight, padding=1, groups=16), POINTWISE_MODULE),
         _separable(DEPTHWISE_MODULE, lambda m, y: F.conv2d(y, m.pointwise.weight)),
         _separable(DEPTHWISE_MODULE, lambda m, y: torch.einsum("bchw,kc->bkhw", y, m.pointwise.weight[:, :, 0, 0])),
@@ -225,6 +227,8 @@ def test_only_one_layer_after_gap_is_allowed_even_in_cifar10() -> None:
 
 
 def test_a_linear_on_the_flattened_map_fails_in_cifar10_too() -> None:
-    model = Lambda(lambda m, x: m.fc(m.conv(x).flatten(1)), conv=nn.Conv2d(3, 4, 3, stride=4), fc=nn.Linear(4 * 8 * 8, 10))
+    model = Lambda(
+        lambda m, x: m.fc(m.conv(x).flatten(1)), conv=nn.Conv2d(3, 4, 3, stride=4), fc=nn.Linear(4 * 8 * 8, 10)
+    )
     passed, message = verdict(model, "no-linear", **CIFAR)
     assert not passed and "over every position" in message

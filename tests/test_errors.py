@@ -38,14 +38,18 @@ MODELS = {
     "factory_returns_int.py": "def build_model():\n    return 42\n",
     "wrong_channels.py": CONV.replace("nn.Conv2d(1, 4, 3)", "nn.Conv2d(3, 4, 3)"),
     "wrong_features.py": "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(3072, 10)\n\n    def forward(self, x):\n        return self.fc(x.flatten(1))\n",
-    "dict_output.py": CONV.replace("return self.bn(self.conv(x))", "return {'logits': self.bn(self.conv(x)), 'step': 1}"),
+    "dict_output.py": CONV.replace(
+        "return self.bn(self.conv(x))", "return {'logits': self.bn(self.conv(x)), 'step': 1}"
+    ),
     "none_output.py": CONV.replace("return self.bn(self.conv(x))", "self.bn(self.conv(x))"),
     "cuda_only.py": CONV.replace("nn.Conv2d(1, 4, 3)", "nn.Conv2d(1, 4, 3).cuda()"),
     "sys_exit.py": "import sys\n\nprint('training...')\nsys.exit(3)\n",
     "os_exit.py": "import os\n\nos._exit(4)\n",
     "keyboard_interrupt.py": "raise KeyboardInterrupt\n",
     "raises_at_import.py": "import torch\n\ndata = torch.load('weights.pt')\n",
-    "raises_in_init.py": CONV.replace("super().__init__()", "super().__init__()\n        raise ValueError('bad config')"),
+    "raises_in_init.py": CONV.replace(
+        "super().__init__()", "super().__init__()\n        raise ValueError('bad config')"
+    ),
     "huge_allocation.py": CONV.replace(
         "return self.bn(self.conv(x))",
         "torch.empty(400_000_000_000, dtype=torch.uint8, device='cpu').fill_(1)\n        return self.bn(self.conv(x))",
@@ -60,7 +64,10 @@ EXPECTED = {
     "several.py": ("build", ["several candidate models", "several.py::Net, several.py::Other"]),
     "needs_args.py": ("build", ["Net() needs arguments: width", "--model-kwargs", '{"width": "..."}']),
     "factory_returns_int.py": ("build", ["build_model() returned an int", "not an nn.Module"]),
-    "wrong_channels.py": ("trace", ["forward failed for input shape 1×28×28", "expects 3 input channels", "--input-shape 3,28,28"]),
+    "wrong_channels.py": (
+        "trace",
+        ["forward failed for input shape 1×28×28", "expects 3 input channels", "--input-shape 3,28,28"],
+    ),
     "wrong_features.py": ("trace", ["forward failed for input shape 1×28×28", "mat1 and mat2", "--input-shape"]),
     "dict_output.py": ("trace", ["forward returned a dict of int, Tensor", "a tuple, list or dict of tensors"]),
     "none_output.py": ("trace", ["forward returned None"]),
@@ -72,14 +79,26 @@ EXPECTED = {
     "does_not_exist.py": ("load", ["does_not_exist.py: no such file"]),
     "a_directory": ("load", ["is a directory without a model.py"]),
     "several.py::Missing": ("build", ["has no class, function or module named 'Missing'", "candidates: Net, Other"]),
-    "needs_args.py::Net --model-kwargs {\"widht\": 4}": ("build", ["rejected the arguments", "unexpected keyword argument 'widht'"]),
+    'needs_args.py::Net --model-kwargs {"widht": 4}': (
+        "build",
+        ["rejected the arguments", "unexpected keyword argument 'widht'"],
+    ),
     "several.py::1bad": ("load", ["not a valid target", "FILE.py::Name"]),
     "missing_package.py --no-stub-imports": ("import", ["'torchsummary'", "not installed", "--no-stub-imports"]),
     # The file's top-level code runs only with --run-top-level (by default only its definitions run).
-    "sys_exit.py --run-top-level": ("import", ["called sys.exit()", "import of the model file", "exit code 3", '__name__ == "__main__"']),
-    "os_exit.py --run-top-level": ("import", ["ended without a result", "import of the model file", "exit code 4", "os._exit()"]),
+    "sys_exit.py --run-top-level": (
+        "import",
+        ["called sys.exit()", "import of the model file", "exit code 3", '__name__ == "__main__"'],
+    ),
+    "os_exit.py --run-top-level": (
+        "import",
+        ["ended without a result", "import of the model file", "exit code 4", "os._exit()"],
+    ),
     "keyboard_interrupt.py --run-top-level": ("import", ["KeyboardInterrupt", "import of the model file"]),
-    "raises_at_import.py --run-top-level": ("import", ["importing raises_at_import.py raised FileNotFoundError", "weights.pt"]),
+    "raises_at_import.py --run-top-level": (
+        "import",
+        ["importing raises_at_import.py raised FileNotFoundError", "weights.pt"],
+    ),
 }
 
 
@@ -130,10 +149,16 @@ def test_reason_with_options(workdir: Path, case: str) -> None:
     [
         (["syntax.py"], "archcheck: cannot check syntax.py: syntax error in "),
         (["does_not_exist.py"], "archcheck: cannot check does_not_exist.py: does_not_exist.py: no such file"),
-        (["needs_args.py", "--input-shape", "1,a"], "archcheck: error: --input-shape 1,a: expected positive whole numbers like 1,28,28"),
+        (
+            ["needs_args.py", "--input-shape", "1,a"],
+            "archcheck: error: --input-shape 1,a: expected positive whole numbers like 1,28,28",
+        ),
         (["needs_args.py", "--ignore", "fc"], "archcheck: error: --ignore fc: unknown rule fc"),
         (["needs_args.py", "--model-kwargs", "{oops"], "archcheck: error: --model-kwargs {oops: not valid JSON"),
-        (["needs_args.py", "--preset", "imagenet"], "archcheck: cannot check needs_args.py: --preset imagenet: unknown preset"),
+        (
+            ["needs_args.py", "--preset", "imagenet"],
+            "archcheck: cannot check needs_args.py: --preset imagenet: unknown preset",
+        ),
         (["needs_args.py", "--max-memory", "lots"], "archcheck: error: --max-memory lots: expected a size like 4GiB"),
         (["needs_args.py", "--max-params", "0"], "archcheck: error: --max-params 0: expected a whole number above 0"),
         (["needs_args.py", "--timeout", "-1"], "archcheck: error: --timeout -1: expected a number above 0"),
@@ -163,7 +188,7 @@ def test_timeout_names_the_phase(workdir: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "archcheck: cannot check trains_at_import.py: timed out after 4s during import of the model file "
-        "(does the file train or download data at import time? keep that under `if __name__ == \"__main__\":`) "
+        '(does the file train or download data at import time? keep that under `if __name__ == "__main__":`) '
         "(raise the limit with --timeout)"
     ]
 

@@ -286,7 +286,8 @@ def test_a_model_that_kills_the_fork_server_costs_no_hang_and_leaves_nothing(
     (tmp_path / "good.py").write_text(PASSING_MODEL)
     limits = Limits(timeout=120, max_memory=4 << 30, threads=1)
     work = [
-        (DEFAULTS.request(path=str(tmp_path / name), shown_path=name), limits) for name in ("killer.py", "good.py", "good.py")
+        (DEFAULTS.request(path=str(tmp_path / name), shown_path=name), limits)
+        for name in ("killer.py", "good.py", "good.py")
     ]
     started = time.monotonic()
     outcomes = run_isolated(work)

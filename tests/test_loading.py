@@ -175,7 +175,9 @@ class Probe(nn.Module):
 '''
 
 # A copy-paste bug seen in a real submission: Net_1 calls super(Net, self).__init__().
-COPY_PASTE = PASSING_MODEL + """
+COPY_PASTE = (
+    PASSING_MODEL
+    + """
 
 class Net_1(nn.Module):
     def __init__(self):
@@ -185,6 +187,7 @@ class Net_1(nn.Module):
     def forward(self, x):
         return self.conv(x)
 """
+)
 
 CASES = {
     "typical.py": TYPICAL_IMPORTS + TORCHVISION_MODEL,
@@ -299,7 +302,8 @@ def test_an_optional_import_gets_its_own_fallback(tmp_path: Path) -> None:
     own_fallback = "try:\n    from archcheck_test_fast_conv import FastConv\nexcept ImportError:\n    FastConv = None\n"
     write(
         tmp_path / "submission" / "model.py",
-        "import tqdm\nimport probing_lib\n" + own_fallback
+        "import tqdm\nimport probing_lib\n"
+        + own_fallback
         + PASSING_MODEL.replace("def __init__(self, width=8)", "def __init__(self, width=probing_lib.WIDTH)").replace(
             "super().__init__()", "super().__init__()\n        assert FastConv is None, 'the fallback did not run'"
         ),
@@ -328,18 +332,24 @@ def test_a_python_file_pasted_from_a_notebook_is_read_without_its_shell_lines(de
     ("source", "skipped"),
     [
         # the course template: only the script part goes
-        ("import torch\nimport torch.nn as nn\nclass Net(nn.Module):\n    pass\nmodel = Net().to('cpu')\n"
-         "loader = torch.utils.data.DataLoader(range(3))\nsummary(model)\nfor epoch in range(3):\n    train(model, loader)\n",
-         ["loader = ...", "summary(model)", "for epoch ..."]),
+        (
+            "import torch\nimport torch.nn as nn\nclass Net(nn.Module):\n    pass\nmodel = Net().to('cpu')\n"
+            "loader = torch.utils.data.DataLoader(range(3))\nsummary(model)\nfor epoch in range(3):\n    train(model, loader)\n",
+            ["loader = ...", "summary(model)", "for epoch ..."],
+        ),
         # a list of layers filled by a loop is what the model reads: the loop stays
-        ("import torch.nn as nn\nLAYERS = []\nfor i in range(2):\n    LAYERS.append(nn.Conv2d(1, 1, 3))\n"
-         "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.body = nn.Sequential(*LAYERS)\n"
-         "print(LAYERS)\n",
-         ["print(LAYERS)"]),
+        (
+            "import torch.nn as nn\nLAYERS = []\nfor i in range(2):\n    LAYERS.append(nn.Conv2d(1, 1, 3))\n"
+            "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.body = nn.Sequential(*LAYERS)\n"
+            "print(LAYERS)\n",
+            ["print(LAYERS)"],
+        ),
         # a fallback in an except block is a constant; a function whose default needs the script goes with it
-        ("try:\n    from tqdm import tqdm\nexcept ImportError:\n    tqdm = lambda x: x\ndata = load()\n"
-         "def train(loader=data):\n    pass\ndef helper(n=2):\n    return n\n",
-         ["data = ...", "def train ..."]),
+        (
+            "try:\n    from tqdm import tqdm\nexcept ImportError:\n    tqdm = lambda x: x\ndata = load()\n"
+            "def train(loader=data):\n    pass\ndef helper(n=2):\n    return n\n",
+            ["data = ...", "def train ..."],
+        ),
         # the main guard never runs anyway: it is not reported as skipped
         ("import torch\nWIDTH = 8\nif __name__ == '__main__':\n    main()\n", []),
     ],
@@ -384,7 +394,9 @@ def test_a_file_that_trains_and_downloads_at_import_is_checked_in_seconds(tmp_pa
     assert seconds < baseline_seconds + 5, (seconds, baseline_seconds)
 
 
-def test_top_level_code_runs_only_with_run_top_level(cases: Path, default: dict[str, dict], strict: dict[str, dict]) -> None:
+def test_top_level_code_runs_only_with_run_top_level(
+    cases: Path, default: dict[str, dict], strict: dict[str, dict]
+) -> None:
     assert default["leaves_a_mark.py"]["status"] == "passed"
     assert not (cases / "default.ran").exists()
     assert strict["leaves_a_mark.py"]["status"] == "passed"
@@ -410,7 +422,9 @@ def test_the_whole_file_runs_when_the_model_needs_what_only_the_script_defines(d
     report = default["needs_a_name.py"]
     assert report["status"] == "passed", report["error"]
     assert report["params"]["total"] == WIDTH_4_PARAMS
-    assert "the whole file was run, top-level code included: the model needs 'WIDTH', which it defines" in report["notes"]
+    assert (
+        "the whole file was run, top-level code included: the model needs 'WIDTH', which it defines" in report["notes"]
+    )
 
 
 def test_a_model_built_by_the_script_is_checked_when_named(default: dict[str, dict]) -> None:
@@ -424,7 +438,9 @@ def test_a_model_built_by_the_script_is_checked_when_named(default: dict[str, di
 
 def test_a_script_without_a_model_is_not_run(default: dict[str, dict], strict: dict[str, dict]) -> None:
     reason = default["train.py"]["error"]["reason"]
-    assert reason.startswith("no nn.Module subclass, model instance or model factory defined in train.py (found: nothing);")
+    assert reason.startswith(
+        "no nn.Module subclass, model instance or model factory defined in train.py (found: nothing);"
+    )
     assert "importing train.py raised FileNotFoundError" in strict["train.py"]["error"]["reason"]
 
 
@@ -457,7 +473,12 @@ def test_a_directory_of_submissions_takes_notebooks_and_each_students_only_file(
     write(classroom / ".ipynb_checkpoints" / "dave-checkpoint.ipynb", "{}")
     reports = check_json("submissions", "submissions/*", cwd=tmp_path)
     files = [Path(report["file"]).as_posix() for report in reports]
-    expected = ["submissions/alice/model.py", "submissions/bob/S5_solution.py", "submissions/carol", "submissions/dave.ipynb"]
+    expected = [
+        "submissions/alice/model.py",
+        "submissions/bob/S5_solution.py",
+        "submissions/carol",
+        "submissions/dave.ipynb",
+    ]
     assert files == expected + expected  # the directory, then the glob: the same submissions
     found = by_file(reports[:4])
     assert found["submissions/bob/S5_solution.py"]["params"]["total"] == PASSING_MODEL_PARAMS
@@ -467,7 +488,10 @@ def test_a_directory_of_submissions_takes_notebooks_and_each_students_only_file(
 
 def _notebook(*cells: str) -> dict:
     return {
-        "cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": cell} for cell in cells],
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": cell}
+            for cell in cells
+        ],
         "metadata": {},
         "nbformat": 4,
         "nbformat_minor": 5,

@@ -26,8 +26,10 @@ def notebook(*cells: dict, **top: object) -> str:
 # A Colab export: setup with shell and magic lines, the model (with a Linear head), then training.
 COLAB = notebook(
     MARKDOWN,
-    code("!pip install torchsummary\n%matplotlib inline\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
-         "from torchsummary import summary\nfiles = !ls\n"),
+    code(
+        "!pip install torchsummary\n%matplotlib inline\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+        "from torchsummary import summary\nfiles = !ls\n"
+    ),
     code(
         "class Net(nn.Module):\n"
         "    def __init__(self):\n"
@@ -41,7 +43,9 @@ COLAB = notebook(
         "        x = self.drop(self.bn(self.conv(x)))\n"
         "        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))\n"
     ),
-    code("%%time\nmodel = Net()\nsummary(model, input_size=(1, 28, 28))\nfor epoch in range(10**9):\n    !echo training\n"),
+    code(
+        "%%time\nmodel = Net()\nsummary(model, input_size=(1, 28, 28))\nfor epoch in range(10**9):\n    !echo training\n"
+    ),
     code("%%bash\nnvidia-smi\n"),
 )
 
@@ -77,14 +81,17 @@ def test_a_notebook_in_the_callers_process(tmp_path: Path) -> None:
 
 
 BAD = {
-    "broken.ipynb": ("{\"cells\": [", "is not a notebook archcheck can read: invalid JSON at line 1"),
+    "broken.ipynb": ('{"cells": [', "is not a notebook archcheck can read: invalid JSON at line 1"),
     "old.ipynb": (json.dumps({"nbformat": 3, "worksheets": []}), "nbformat 3; archcheck reads nbformat 4"),
     "text_only.ipynb": (notebook(MARKDOWN), "is not a notebook archcheck can read: no Python code in its cells"),
     "r_kernel.ipynb": (
         notebook(code("x <- 1\n"), metadata={"kernelspec": {"name": "ir", "language": "R"}}),
         "its kernel runs r, not Python",
     ),
-    "syntax.ipynb": (notebook(MARKDOWN, code("import torch\n"), code("class Net(nn.Module)\n    pass\n")), "syntax error in syntax.ipynb:cell 3:1"),
+    "syntax.ipynb": (
+        notebook(MARKDOWN, code("import torch\n"), code("class Net(nn.Module)\n    pass\n")),
+        "syntax error in syntax.ipynb:cell 3:1",
+    ),
 }
 
 

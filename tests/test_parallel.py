@@ -41,7 +41,9 @@ MODELS: dict[str, tuple[str, str, set[str], int | None]] = {
                 x = F.max_pool2d(self.drop(F.relu(self.bn2(self.conv2(x)))), 2)
                 return self.head(x).mean((2, 3))
         """,
-        "passed", set(), 1432,
+        "passed",
+        set(),
+        1432,
     ),
     "k_syntax_error.py": (
         """
@@ -49,7 +51,9 @@ MODELS: dict[str, tuple[str, str, set[str], int | None]] = {
             def forward(self, x)
                 return x
         """,
-        "error", set(), None,
+        "error",
+        set(),
+        None,
     ),
     "j_over_budget.py": (
         """
@@ -67,7 +71,9 @@ MODELS: dict[str, tuple[str, str, set[str], int | None]] = {
                 x = self.drop(F.relu(self.conv2(x)))
                 return self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)
         """,
-        "failed", {"max-params"}, 288 + 64 + 27648 + 970,
+        "failed",
+        {"max-params"},
+        288 + 64 + 27648 + 970,
     ),
     "i_forward_raises.py": (
         """
@@ -80,7 +86,9 @@ MODELS: dict[str, tuple[str, str, set[str], int | None]] = {
                 x = self.conv(x)
                 raise RuntimeError("forward is not implemented yet")
         """,
-        "error", set(), None,
+        "error",
+        set(),
+        None,
     ),
     "h_linear_head.py": (
         """
@@ -96,7 +104,9 @@ MODELS: dict[str, tuple[str, str, set[str], int | None]] = {
                 x = self.drop(F.relu(self.bn(self.conv(x))))
                 return self.fc(nn.AdaptiveAvgPool2d(1)(x).flatten(1))
         """,
-        "failed", {"no-linear"}, 80 + 16 + 90,
+        "failed",
+        {"no-linear"},
+        80 + 16 + 90,
     ),
     "f_unused_bn_max_pool.py": (
         """
@@ -111,7 +121,9 @@ MODELS: dict[str, tuple[str, str, set[str], int | None]] = {
                 x = self.drop(F.relu(self.conv(x)))
                 return x.amax((2, 3))                         # a global max, not an average
         """,
-        "failed", {"batchnorm", "dropout", "gap"}, 120,
+        "failed",
+        {"batchnorm", "dropout", "gap"},
+        120,
     ),
     "e_tied_frozen.py": (
         """
@@ -133,7 +145,9 @@ MODELS: dict[str, tuple[str, str, set[str], int | None]] = {
                 x = F.max_pool2d(F.relu(self.again(self.b(self.a(x)))), 2)
                 return self.head(self.drop(F.avg_pool2d(x, 7))).flatten(1)
         """,
-        "passed", set(), 144 + 2304 + 16 + 32 + 170,
+        "passed",
+        set(),
+        144 + 2304 + 16 + 32 + 170,
     ),
 }
 MISSING = "d_missing.py"  # never written: rejected in the parent, before any child starts
@@ -142,13 +156,18 @@ MISSING = "d_missing.py"  # never written: rejected in the parent, before any ch
 def run_cli(paths: list[str], cwd: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
     process = subprocess.run(
         [sys.executable, "-m", "archcheck", *paths, "--format", "json", "--no-config", *extra],
-        cwd=cwd, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     try:
         document = json.loads(process.stdout)
     except json.JSONDecodeError:
-        pytest.fail(f"archcheck {' '.join(paths)} printed no JSON (exit {process.returncode}):\n"
-                    f"{process.stdout}\n{process.stderr}")
+        pytest.fail(
+            f"archcheck {' '.join(paths)} printed no JSON (exit {process.returncode}):\n"
+            f"{process.stdout}\n{process.stderr}"
+        )
     return process.returncode, document, process.stderr
 
 
@@ -173,8 +192,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         (directory / name).write_text(HEADER + textwrap.dedent(source).lstrip(), encoding="utf-8")
     # Not alphabetical, so that sorting or completion order cannot pass for "the order given";
     # the missing file sits between runnable ones.
-    order = ["m_clean.py", "k_syntax_error.py", "j_over_budget.py", "i_forward_raises.py", MISSING,
-             "h_linear_head.py", "f_unused_bn_max_pool.py", "e_tied_frozen.py"]
+    order = [
+        "m_clean.py",
+        "k_syntax_error.py",
+        "j_over_budget.py",
+        "i_forward_raises.py",
+        MISSING,
+        "h_linear_head.py",
+        "f_unused_bn_max_pool.py",
+        "e_tied_frozen.py",
+    ]
     together = run_cli(order, directory, "-j", "2")
     # The single runs are independent CLI processes; two at a time keeps the wall time down.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -221,7 +248,12 @@ def test_exit_code_is_the_worst_of_all(runs: dict[str, Any]) -> None:
     assert sorted(set(single_codes)) == [0, 1, 2]
     assert code == max(single_codes) == 2
     statuses = [r["status"] for r in document["reports"]]
-    assert document["summary"] == {
-        "passed": statuses.count("passed"), "failed": statuses.count("failed"), "errors": statuses.count("error"),
-    } == {"passed": 2, "failed": 3, "errors": 3}
-
+    assert (
+        document["summary"]
+        == {
+            "passed": statuses.count("passed"),
+            "failed": statuses.count("failed"),
+            "errors": statuses.count("error"),
+        }
+        == {"passed": 2, "failed": 3, "errors": 3}
+    )

@@ -31,12 +31,14 @@ def test_a_failing_rule_fails_with_its_message_only(pytester: pytest.Pytester) -
     line = 1 + next(i for i, text in enumerate(model.read_text().splitlines()) if "nn.Linear" in text)
     result = pytester.runpytest("--archcheck", "model.py")
     result.assert_outcomes(passed=RULES - 1, failed=1)
-    result.stdout.fnmatch_lines([
-        f"collected {RULES} items",
-        "*no-linear: 1 fully connected layer*: head (Linear)*",
-        f"*  model.py:{line}  head  head (Linear)*fully connected layer*",
-        "FAILED model.py::archcheck::no-linear*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"collected {RULES} items",
+            "*no-linear: 1 fully connected layer*: head (Linear)*",
+            f"*  model.py:{line}  head  head (Linear)*fully connected layer*",
+            "FAILED model.py::archcheck::no-linear*",
+        ]
+    )
     assert "pytest_plugin.py" not in result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
@@ -87,7 +89,9 @@ def test_items_follow_the_preset(pytester: pytest.Pytester) -> None:
 
 
 def test_a_model_that_cannot_be_checked_fails_every_item_with_the_reason(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(model=PASSING_MODEL.replace("super().__init__()", "super().__init__()\n        raise ValueError('boom')"))
+    pytester.makepyfile(
+        model=PASSING_MODEL.replace("super().__init__()", "super().__init__()\n        raise ValueError('boom')")
+    )
     result = pytester.runpytest("--archcheck", "model.py")
     result.assert_outcomes(failed=RULES)
     result.stdout.fnmatch_lines(["*could not check model.py: Net() raised ValueError: boom*"])
@@ -119,10 +123,12 @@ def test_assert_passes_lists_the_failing_rules(pytester: pytest.Pytester) -> Non
     )
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([
-        "*ArchitectureError: Net fails 2 architecture rule(s):",
-        "*  max-params: 178 parameters (178 trainable, 0 frozen): must be fewer than 100*",
-        "*  no-linear: 1 fully connected layer*",
-        "*    model.py:*  head  head (Linear)*fully connected layer*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*ArchitectureError: Net fails 2 architecture rule(s):",
+            "*  max-params: 178 parameters (178 trainable, 0 frozen): must be fewer than 100*",
+            "*  no-linear: 1 fully connected layer*",
+            "*    model.py:*  head  head (Linear)*fully connected layer*",
+        ]
+    )
     assert "api.py" not in result.stdout.str()

@@ -165,7 +165,8 @@ class Plan:
     def describe(self) -> str:
         expected = ", ".join(f"{rule}={'pass' if ok else 'fail'}" for rule, ok in self.expected().items())
         return (
-            "steps:\n  " + "\n  ".join(self.story or ["(none)"])
+            "steps:\n  "
+            + "\n  ".join(self.story or ["(none)"])
             + f"\nexpected: {expected}; params total={self.total} frozen={self.frozen} "
             f"limit={self.limit} strict_fc={self.strict_fc}\n\n{self.source()}"
         )
@@ -222,7 +223,9 @@ class Builder:
 
     def step_reuse(self) -> None:
         """Call an earlier convolution again: the same instance, directly or under a second name."""
-        options = [c for c in self.convs if c.cin == self.channels and c.cout == c.cin and self.fits(c.kernel, c.padding)]
+        options = [
+            c for c in self.convs if c.cin == self.channels and c.cout == c.cin and self.fits(c.kernel, c.padding)
+        ]
         if not options:
             return self.step_relu()
         conv = self.draw(st.sampled_from(options))
@@ -276,7 +279,9 @@ class Builder:
             self.plan.forward.append(f"x = F.dropout(x, {p}, training=self.training)")
         else:
             name = self.name("drop")
-            self.plan.init.append(f"self.{name} = nn.{form}({'0' if p == 0 and self.draw(st.booleans()) else f'p={p}'})")
+            self.plan.init.append(
+                f"self.{name} = nn.{form}({'0' if p == 0 and self.draw(st.booleans()) else f'p={p}'})"
+            )
             if called:
                 self.plan.forward.append(f"x = self.{name}(x)")
         self.plan.dropout |= called and p > 0
@@ -284,17 +289,29 @@ class Builder:
 
     def step_decoration(self) -> None:
         """An operation whose result does not take part in the output: it must not count."""
-        form = self.draw(st.sampled_from(["bn-discarded", "bn-no-grad", "bn-times-zero", "dropout-discarded",
-                                          "dropout-constant", "gap-on-the-side"]))
+        form = self.draw(
+            st.sampled_from(
+                [
+                    "bn-discarded",
+                    "bn-no-grad",
+                    "bn-times-zero",
+                    "dropout-discarded",
+                    "dropout-constant",
+                    "gap-on-the-side",
+                ]
+            )
+        )
         if form.startswith("bn"):
             name = self.name("bn")
             self.plan.init.append(f"self.{name} = nn.BatchNorm2d({self.channels})")
             self.plan.own(name, weight=self.channels, bias=self.channels)
-            self.plan.forward.append({
-                "bn-discarded": f"_ = self.{name}(x)",
-                "bn-no-grad": f"with torch.no_grad(): self.{name}(x)",
-                "bn-times-zero": f"x = x + 0 * self.{name}(x)",
-            }[form])
+            self.plan.forward.append(
+                {
+                    "bn-discarded": f"_ = self.{name}(x)",
+                    "bn-no-grad": f"with torch.no_grad(): self.{name}(x)",
+                    "bn-times-zero": f"x = x + 0 * self.{name}(x)",
+                }[form]
+            )
         elif form == "dropout-discarded":
             self.plan.forward.append("_ = F.dropout(x, 0.5, training=self.training)")
         elif form == "dropout-constant":
@@ -360,9 +377,11 @@ class Builder:
         self.apply_conv(Conv(name, self.channels, CLASSES, kernel, 0), name)
 
     def pool(self) -> None:
-        form = self.draw(st.sampled_from(
-            ["adaptive", "mean", "flatten-mean", "avgpool-k", "F.adaptive", "global-max", "amax", "none"]
-        ))
+        form = self.draw(
+            st.sampled_from(
+                ["adaptive", "mean", "flatten-mean", "avgpool-k", "F.adaptive", "global-max", "amax", "none"]
+            )
+        )
         if form == "none":
             return
         averages = form not in ("global-max", "amax")
@@ -421,8 +440,24 @@ class Builder:
 
 
 BODY_STEPS = [
-    "conv", "conv", "conv", "reuse", "reuse", "tie", "tie", "batchnorm", "batchnorm", "dropout", "dropout",
-    "relu", "maxpool", "maxpool", "avgpool", "freeze", "decoration", "decoration",
+    "conv",
+    "conv",
+    "conv",
+    "reuse",
+    "reuse",
+    "tie",
+    "tie",
+    "batchnorm",
+    "batchnorm",
+    "dropout",
+    "dropout",
+    "relu",
+    "maxpool",
+    "maxpool",
+    "avgpool",
+    "freeze",
+    "decoration",
+    "decoration",
 ]
 
 
@@ -466,8 +501,11 @@ def assert_report_matches(report: archcheck.Report, plan: Plan) -> None:
     assert (report.params.total, report.params.frozen) == (plan.total, plan.frozen), "parameter count"
     assert report.params.trainable == plan.total - plan.frozen, "trainable parameter count"
     got = {rule: report.rule(rule).passed for rule in RULES}
-    wrong = {rule: f"expected {'pass' if ok else 'fail'}: {report.rule(rule).message}"
-             for rule, ok in plan.expected().items() if got[rule] != ok}
+    wrong = {
+        rule: f"expected {'pass' if ok else 'fail'}: {report.rule(rule).message}"
+        for rule, ok in plan.expected().items()
+        if got[rule] != ok
+    }
     assert not wrong, wrong
 
 
@@ -481,16 +519,16 @@ def test_generated_models_in_process(plan: Plan) -> None:
     with torch.no_grad():
         output = model.train()(torch.randn(2, 1, INPUT_SIZE, INPUT_SIZE))
     assert output.shape[0] == 2
-    report = archcheck.check(model, input_shape=(1, INPUT_SIZE, INPUT_SIZE), max_params=plan.limit,
-                             strict_fc=plan.strict_fc)
+    report = archcheck.check(
+        model, input_shape=(1, INPUT_SIZE, INPUT_SIZE), max_params=plan.limit, strict_fc=plan.strict_fc
+    )
     assert_report_matches(report, plan)
 
 
 _file_numbers = itertools.count()
 
 
-@settings(max_examples=10, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=plans())
 def test_generated_model_files(plan: Plan, tmp_path: Path) -> None:
     note(plan.describe())
@@ -529,43 +567,56 @@ CORNERS = {
     # 28 -> 14 -> 7 -> conv3 (5) -> 2: AvgPool2d(2) on a 2×2 map averages all of it: a GAP
     "avgpool2-on-2x2-is-gap": (
         ["self.c = nn.Conv2d(1, 4, 3)", "self.p = nn.AvgPool2d(2)"],
-        ["x = F.max_pool2d(x, 2)", "x = F.max_pool2d(x, 2)", "x = self.c(x)", "x = F.max_pool2d(x, 2)", "x = self.p(x)"],
-        False, {"gap": True, "no-linear": True},
+        [
+            "x = F.max_pool2d(x, 2)",
+            "x = F.max_pool2d(x, 2)",
+            "x = self.c(x)",
+            "x = F.max_pool2d(x, 2)",
+            "x = self.p(x)",
+        ],
+        False,
+        {"gap": True, "no-linear": True},
     ),
     # 28 -> 14 -> 7 -> 3: AvgPool2d(2) leaves 1×1 but skips a row and a column
     "avgpool2-on-3x3-is-partial": (
         ["self.p = nn.AvgPool2d(2)"],
         ["x = F.max_pool2d(x, 2)", "x = F.max_pool2d(x, 2)", "x = F.max_pool2d(x, 2)", "x = self.p(x)"],
-        False, {"gap": False, "no-linear": True},
+        False,
+        {"gap": False, "no-linear": True},
     ),
     # an unpadded 3×3 conv on a 3×3 map is a dense layer; the mean of its 1×1 output is no GAP
     "conv3-on-3x3-is-fc": (
         ["self.c = nn.Conv2d(1, 4, 3)"],
         ["x = F.max_pool2d(x, 8)", "x = self.c(x)", "x = x.mean((2, 3))"],
-        False, {"gap": False, "no-linear": False},
+        False,
+        {"gap": False, "no-linear": False},
     ),
     # a 1×1 conv on a 1×1 map reached by max pooling is a dense layer: no GAP made that map
     "conv1-on-1x1-without-gap": (
         ["self.c = nn.Conv2d(1, 4, 1)"],
         ["x = F.max_pool2d(x, 28)", "x = self.c(x)"],
-        False, {"gap": False, "no-linear": False},
+        False,
+        {"gap": False, "no-linear": False},
     ),
     # after a GAP, as the last layer: allowed, unless strict
     "conv1-after-gap": (
         ["self.c = nn.Conv2d(1, 4, 1)"],
         ["x = F.adaptive_avg_pool2d(x, 1)", "x = self.c(x)"],
-        False, {"gap": True, "no-linear": True},
+        False,
+        {"gap": True, "no-linear": True},
     ),
     "conv1-after-gap-strict": (
         ["self.c = nn.Conv2d(1, 4, 1)"],
         ["x = F.adaptive_avg_pool2d(x, 1)", "x = self.c(x)"],
-        True, {"gap": True, "no-linear": False},
+        True,
+        {"gap": True, "no-linear": False},
     ),
     # a GAP kept on the side, a BatchNorm whose result is thrown away: neither counts
     "decorations-do-not-count": (
         ["self.bn = nn.BatchNorm2d(1)"],
         ["_ = self.bn(x)", "self.side = x.mean((2, 3))", "x = F.max_pool2d(x, 28)"],
-        False, {"gap": False, "batchnorm": False},
+        False,
+        {"gap": False, "batchnorm": False},
     ),
 }
 

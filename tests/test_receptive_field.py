@@ -24,8 +24,15 @@ class ClassicNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            conv_bn_relu(1, 8), conv_bn_relu(8, 16), nn.MaxPool2d(2), nn.Dropout(0.05),
-            conv_bn_relu(16, 16), conv_bn_relu(16, 24), conv_bn_relu(24, 24), conv_bn_relu(24, 32), nn.Dropout(0.05),
+            conv_bn_relu(1, 8),
+            conv_bn_relu(8, 16),
+            nn.MaxPool2d(2),
+            nn.Dropout(0.05),
+            conv_bn_relu(16, 16),
+            conv_bn_relu(16, 24),
+            conv_bn_relu(24, 24),
+            conv_bn_relu(24, 32),
+            nn.Dropout(0.05),
         )
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Conv2d(32, 10, 1)
@@ -105,8 +112,12 @@ def test_residual_branches_take_the_largest_field() -> None:
 
 def test_macs_agree_with_torchs_flop_counter() -> None:
     model = nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, stride=2, groups=4), nn.ReLU(),
-        nn.Flatten(), nn.Linear(16 * 15 * 15, 10),
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 16, 3, stride=2, groups=4),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(16 * 15 * 15, 10),
     )
     report = archcheck.check(model, input_shape=(3, 32, 32), ignore=["no-linear"])
     counter = FlopCounterMode(display=False)

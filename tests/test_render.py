@@ -510,7 +510,11 @@ def test_every_format_names_the_preset_the_config_and_the_rules_switched_off(wor
     assert expected in rendered([configured(workspace)], "markdown")[0]
     assert f"  {expected}" in lines_of(rendered([configured(workspace)], "github")[0])
     data = json.loads(rendered([configured(workspace)], "json")[0])
-    assert (data["preset"], data["config"], data["ignored"]) == ("mnist-8k", str(workspace / "pyproject.toml"), ["dropout", "gap"])
+    assert (data["preset"], data["config"], data["ignored"]) == (
+        "mnist-8k",
+        str(workspace / "pyproject.toml"),
+        ["dropout", "gap"],
+    )
     unconfigured = configured(workspace)
     unconfigured.config, unconfigured.ignored = None, []
     assert lines_of(rendered([unconfigured], "text")[0])[1] == "Preset mnist-8k, no config"
@@ -544,7 +548,9 @@ def test_layer_measures_are_left_out_when_the_trace_has_none(workspace: Path) ->
     assert "MACs" not in rendered([passing(workspace)], "markdown")[0]
 
 
-def test_markdown_and_the_job_summary_show_receptive_field_and_macs(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_markdown_and_the_job_summary_show_receptive_field_and_macs(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out, _ = rendered([measured(workspace)], "markdown")
     rows = [cells(line) for line in out.splitlines() if line.startswith("|")]
     layers = rows[rows.index(["Layer", "Type", "Output shape", "Param #", "RF", "Jump", "MACs"]) :]
@@ -584,8 +590,18 @@ def long_winded(root: Path) -> list[Report]:
     reports = []
     for number in range(3):
         report = failing(root)
-        report.path = str(root / "submissions" / "section-b" / f"a-student-with-a-long-name-{number}" / "homework" / "model.py")
-        report.rules = [RuleResult(rule_id, rule_id, rule_id != "gap", f"{rule_id} was checked carefully and found wanting in this submission") for rule_id in ids]
+        report.path = str(
+            root / "submissions" / "section-b" / f"a-student-with-a-long-name-{number}" / "homework" / "model.py"
+        )
+        report.rules = [
+            RuleResult(
+                rule_id,
+                rule_id,
+                rule_id != "gap",
+                f"{rule_id} was checked carefully and found wanting in this submission",
+            )
+            for rule_id in ids
+        ]
         reports.append(report)
     return reports
 
@@ -598,7 +614,7 @@ def test_the_class_table_fits_the_width_and_never_breaks_a_word(
     reports = long_winded(workspace)
     out, _ = rendered(reports, "text")
     assert max(len(line) for line in out.splitlines()) <= columns
-    for row, report in enumerate(reports):
+    for row in range(len(reports)):
         shown = line_with(out, f"name-{row}/homework/model.py").split()[0]
         full = f"submissions/section-b/a-student-with-a-long-name-{row}/homework/model.py"
         assert shown == full if columns == 120 else (shown.startswith("…") and full.endswith(shown[1:])), shown
@@ -623,10 +639,16 @@ def test_one_report_fits_the_width_and_never_breaks_a_word(
     report = measured(workspace)
     report.path = str(workspace / "submissions" / "a-student-with-a-long-name" / "homework-two" / "final" / "model.py")
     report.rules = failing(workspace).rules + [
-        RuleResult("depthwise-separable", "A depthwise-separable convolution executes", False,
-                   "no depthwise convolution (groups equal to the input channels) executed anywhere in the model")
+        RuleResult(
+            "depthwise-separable",
+            "A depthwise-separable convolution executes",
+            False,
+            "no depthwise convolution (groups equal to the input channels) executed anywhere in the model",
+        )
     ]
-    report.rules[2].findings[0].file = str(workspace / "submissions" / "a-student-with-a-long-name" / "homework-two" / "final" / "layers.py")
+    report.rules[2].findings[0].file = str(
+        workspace / "submissions" / "a-student-with-a-long-name" / "homework-two" / "final" / "layers.py"
+    )
     out, _ = rendered([report], "text")
     assert max(len(line) for line in out.splitlines()) <= columns, out
     for rule in report.rules:
@@ -651,7 +673,7 @@ def test_a_report_shows_as_a_table_in_a_notebook(workspace: Path) -> None:
     html = failing(workspace)._repr_html_()
     assert html.startswith('<div class="archcheck-report">')
     assert "FAILED: 2 of 3 rules fail: max-params, no-linear" in html
-    assert "<th style=\"text-align:left\">Rule</th>" in html and "30,000 &gt; 20,000 parameters" in html
+    assert '<th style="text-align:left">Rule</th>' in html and "30,000 &gt; 20,000 parameters" in html
     assert "head | uses *F.linear*" in html
     assert "Report(" not in html
     ET.fromstring(html.replace("&nbsp;", " "))  # well-formed
@@ -681,7 +703,10 @@ def test_a_finding_in_a_notebook_names_its_cell(workspace: Path, monkeypatch: py
     assert "S5.ipynb:cell 3:6  fc  fc (Linear) is a fully connected layer" in rendered([report], "text")[0]
     monkeypatch.setenv("GITHUB_WORKSPACE", str(workspace))
     github = rendered([report], "github")[0].splitlines()
-    assert "::error file=S5.ipynb,title=archcheck no-linear::cell 3, line 6: fc (Linear) is a fully connected layer" in github
+    assert (
+        "::error file=S5.ipynb,title=archcheck no-linear::cell 3, line 6: fc (Linear) is a fully connected layer"
+        in github
+    )
     data = json.loads(rendered([report], "json")[0])
     assert data["stubbed"] == ["torchsummary"] and data["rules"][2]["findings"][0]["cell"] == 3
     assert Report.from_dict(data) == report

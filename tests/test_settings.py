@@ -65,7 +65,10 @@ def test_every_setting_is_a_flag_a_key_and_an_argument() -> None:
         if setting.is_switch:
             assert f"--no-{setting.key}" in parser_flags, setting.key
     assert {field.name for field in dataclasses.fields(Settings)} == {
-        *(setting.field for setting in SETTINGS.values()), "config", "rules", "ignored"
+        *(setting.field for setting in SETTINGS.values()),
+        "config",
+        "rules",
+        "ignored",
     }
 
 
@@ -78,12 +81,25 @@ def test_rule_options_carry_every_field_the_rules_read(tmp_path: Path) -> None:
 
 def test_request_and_limits_take_their_values_from_the_settings(tmp_path: Path) -> None:
     settings = settings_for(
-        tmp_path, "timeout = 12\nmax-memory = '512M'",
-        "--batch-size", "4", "--input-shape", "1,32,32", "--stub-imports", "--device", "meta",
-        "--model-kwargs", '{"width": 3}',
+        tmp_path,
+        "timeout = 12\nmax-memory = '512M'",
+        "--batch-size",
+        "4",
+        "--input-shape",
+        "1,32,32",
+        "--stub-imports",
+        "--device",
+        "meta",
+        "--model-kwargs",
+        '{"width": 3}',
     )
     request = settings.request(path="/abs/model.py", shown_path="model.py", name="Net")
-    assert (request.input_shape, request.batch_size, request.stub_imports, request.device) == ((1, 32, 32), 4, True, "meta")
+    assert (request.input_shape, request.batch_size, request.stub_imports, request.device) == (
+        (1, 32, 32),
+        4,
+        True,
+        "meta",
+    )
     assert request.model_kwargs == {"width": 3} and request.memory_label == "512 MiB"
     limits = settings.limits(threads=3)
     assert (limits.timeout, limits.max_memory, limits.threads) == (12.0, 512 << 20, 3)
@@ -95,7 +111,9 @@ def test_sources_override_in_order(tmp_path: Path) -> None:
     assert settings_for(tmp_path, "max-params = 500", "--max-params", "600").max_params == 600, "a flag beats the file"
     assert settings_for(tmp_path, "strict-fc = true", "--no-strict-fc").strict_fc is False
     assert settings_for(tmp_path, "preset = 'mnist-8k'", "--ignore", "gap", "--ignore", "dropout,batchnorm").ignore == (
-        "gap", "dropout", "batchnorm"
+        "gap",
+        "dropout",
+        "batchnorm",
     )
 
 
@@ -152,12 +170,17 @@ def test_a_bad_argument_names_the_argument_and_what_is_allowed(
 
 def test_strict_fc_as_the_string_false_is_refused_not_read_as_true(tmp_path: Path) -> None:
     message = config_error(tmp_path, 'strict-fc = "false"')
-    assert message == f'strict-fc = "false" in {tmp_path / "pyproject.toml"} [tool.archcheck]: expected true or false (without quotes)'
+    assert (
+        message
+        == f'strict-fc = "false" in {tmp_path / "pyproject.toml"} [tool.archcheck]: expected true or false (without quotes)'
+    )
 
 
 def test_an_unknown_key_suggests_the_setting_meant(tmp_path: Path) -> None:
     message = config_error(tmp_path, "max_param = 5")
-    assert message.startswith(f"{tmp_path / 'pyproject.toml'} [tool.archcheck]: unknown setting 'max_param'; did you mean 'max-params'?")
+    assert message.startswith(
+        f"{tmp_path / 'pyproject.toml'} [tool.archcheck]: unknown setting 'max_param'; did you mean 'max-params'?"
+    )
 
 
 def test_a_bad_config_is_the_models_error_in_its_report(tmp_path: Path) -> None:
@@ -165,7 +188,10 @@ def test_a_bad_config_is_the_models_error_in_its_report(tmp_path: Path) -> None:
     (tmp_path / "model.py").write_text(PASSING_MODEL)
     report = check_file(str(tmp_path / "model.py"), isolate=False)
     assert report.error is not None and report.error.phase == "config" and report.exit_code == 2
-    assert report.error.reason == f"timeout = -1 in {tmp_path / 'pyproject.toml'} [tool.archcheck]: expected a number above 0"
+    assert (
+        report.error.reason
+        == f"timeout = -1 in {tmp_path / 'pyproject.toml'} [tool.archcheck]: expected a number above 0"
+    )
 
 
 def test_an_unreadable_config_is_named(tmp_path: Path) -> None:
@@ -196,7 +222,11 @@ def test_a_flag_preset_that_does_not_exist_is_named_with_the_choices(tmp_path: P
     ("flags", "table", "message"),
     [
         (["--input-shape", "28,28"], "", "--input-shape 28,28: the mnist preset takes 3 numbers, C,H,W like 1,28,28"),
-        (["--input-shape", "1,28"], "preset = 'cifar10'", "--input-shape 1,28: the cifar10 preset takes 3 numbers, C,H,W like 3,32,32"),
+        (
+            ["--input-shape", "1,28"],
+            "preset = 'cifar10'",
+            "--input-shape 1,28: the cifar10 preset takes 3 numbers, C,H,W like 3,32,32",
+        ),
         ([], "input-shape = [28, 28]", "input-shape = [28, 28] in "),
     ],
 )
@@ -212,7 +242,9 @@ def test_an_input_shape_of_the_wrong_rank_says_the_form_expected(
 def test_every_preset_enables_only_registered_rules() -> None:
     for preset in PRESETS.values():
         unregistered = set(preset.rules) - set(RULE_IDS)
-        assert not unregistered, f"preset {preset.name} names rules that archcheck.rules does not register: {unregistered}"
+        assert not unregistered, (
+            f"preset {preset.name} names rules that archcheck.rules does not register: {unregistered}"
+        )
 
 
 def test_every_builtin_preset_sets_what_its_rules_need() -> None:
@@ -228,10 +260,21 @@ def test_the_builtin_presets_encode_their_assignments() -> None:
     assert mnist.values == {"input_shape": (1, 28, 28), "max_params": 20_000, "num_classes": 10}
     assert small.rules == mnist.rules and small.values == {**mnist.values, "max_params": 8_000}
     assert set(cifar.rules) == {
-        "max-params", "no-maxpool", "depthwise-separable", "dilated-conv", "receptive-field", "gap", "no-linear", "num-classes"
+        "max-params",
+        "no-maxpool",
+        "depthwise-separable",
+        "dilated-conv",
+        "receptive-field",
+        "gap",
+        "no-linear",
+        "num-classes",
     }
     assert cifar.values == {
-        "input_shape": (3, 32, 32), "max_params": 200_000, "num_classes": 10, "min_receptive_field": 44, "fc_after_gap": True
+        "input_shape": (3, 32, 32),
+        "max_params": 200_000,
+        "num_classes": 10,
+        "min_receptive_field": 44,
+        "fc_after_gap": True,
     }
 
 
@@ -257,13 +300,31 @@ def test_a_users_preset_extends_mnist_by_default_and_another_users_preset(tmp_pa
 @pytest.mark.parametrize(
     ("tables", "message"),
     [
-        ("[tool.archcheck.presets.a]\nextends = 'cifar'\n", "extends = \"cifar\" in {file} [tool.archcheck.presets.a]: unknown preset; did you mean 'cifar10'?"),
-        ("[tool.archcheck.presets.a]\nextends = 'b'\n[tool.archcheck.presets.b]\nextends = 'a'\n", "presets extend each other in a circle: a -> b -> a"),
+        (
+            "[tool.archcheck.presets.a]\nextends = 'cifar'\n",
+            "extends = \"cifar\" in {file} [tool.archcheck.presets.a]: unknown preset; did you mean 'cifar10'?",
+        ),
+        (
+            "[tool.archcheck.presets.a]\nextends = 'b'\n[tool.archcheck.presets.b]\nextends = 'a'\n",
+            "presets extend each other in a circle: a -> b -> a",
+        ),
         ("[tool.archcheck.presets.mnist]\nmax-params = 5\n", "'mnist' is a built-in preset: give yours another name"),
-        ("[tool.archcheck.presets.a]\ntimeout = 5\n", "unknown preset key 'timeout' (a preset sets extends, description"),
-        ("[tool.archcheck.presets.a]\nrules = ['fc']\n", "rules = [\"fc\"] in {file} [tool.archcheck.presets.a]: unknown rule fc"),
-        ("[tool.archcheck.presets.a]\nmax-params = 0\n", "max-params = 0 in {file} [tool.archcheck.presets.a]: expected a whole number above 0"),
-        ("[tool.archcheck.presets.a]\nrules = ['receptive-field']\n", "[tool.archcheck.presets.a]: rule receptive-field is enabled but no min-receptive-field is set"),
+        (
+            "[tool.archcheck.presets.a]\ntimeout = 5\n",
+            "unknown preset key 'timeout' (a preset sets extends, description",
+        ),
+        (
+            "[tool.archcheck.presets.a]\nrules = ['fc']\n",
+            'rules = ["fc"] in {file} [tool.archcheck.presets.a]: unknown rule fc',
+        ),
+        (
+            "[tool.archcheck.presets.a]\nmax-params = 0\n",
+            "max-params = 0 in {file} [tool.archcheck.presets.a]: expected a whole number above 0",
+        ),
+        (
+            "[tool.archcheck.presets.a]\nrules = ['receptive-field']\n",
+            "[tool.archcheck.presets.a]: rule receptive-field is enabled but no min-receptive-field is set",
+        ),
     ],
 )
 def test_a_bad_preset_is_named_with_its_file_and_table(tmp_path: Path, tables: str, message: str) -> None:

@@ -122,7 +122,9 @@ def test_start_up_prints_the_recipe_as_a_table(finished_run: tuple[Path, int, st
     assert f"rotation {format_value(RECIPES['tiny'].augment.rotation)}" in lines
 
 
-def _recording_evaluate(splits: MnistSplits, calls: list[tuple[str, dict[str, torch.Tensor]]], val_accuracies: list[float]):
+def _recording_evaluate(
+    splits: MnistSplits, calls: list[tuple[str, dict[str, torch.Tensor]]], val_accuracies: list[float]
+):
     """An evaluate() that records which split it was given and the weights it saw; validation
     returns the scripted accuracies in turn, so the best epoch is known in advance."""
 
@@ -229,9 +231,13 @@ def test_plot_epoch_axis_has_whole_numbers_only() -> None:
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
 
 
-def test_target_requires_validation_and_test(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_target_requires_validation_and_test(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # The synthetic test labels are random: validation can pass 50%, test cannot.
-    code = train_cli.main([*QUICK, "--epochs", "3", "--data-dir", str(data_dir), "--out", str(tmp_path), "--target", "0.5"])
+    code = train_cli.main(
+        [*QUICK, "--epochs", "3", "--data-dir", str(data_dir), "--out", str(tmp_path), "--target", "0.5"]
+    )
     failure = " ".join(capsys.readouterr().out.split("FAIL:")[-1].split())
     assert code == EXIT_BELOW_TARGET
     assert failure.startswith("test accuracy") and "below the target 50.00%" in failure
@@ -264,7 +270,9 @@ def test_gzipped_idx_files_are_read(tmp_path: Path) -> None:
     assert torch.equal(read_idx(packed), images)
 
 
-@pytest.mark.parametrize("flags", [["--target", "99.4"], ["--epochs", "0"], ["--validate-last", "0"], ["--model", "huge"]])
+@pytest.mark.parametrize(
+    "flags", [["--target", "99.4"], ["--epochs", "0"], ["--validate-last", "0"], ["--model", "huge"]]
+)
 def test_bad_flags_exit_through_argparse(flags: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         train_cli.main(flags)
@@ -293,7 +301,9 @@ def test_recipe_flags_override_the_recipe() -> None:
     )
     cfg = train_cli.config_from_args(args)
     classic = RECIPES["classic"]
-    assert cfg.recipe == replace(classic, epochs=3, tta=False, augment=replace(classic.augment, rotation=0, scale=(0.9, 1.1)))
+    assert cfg.recipe == replace(
+        classic, epochs=3, tta=False, augment=replace(classic.augment, rotation=0, scale=(0.9, 1.1))
+    )
 
 
 @pytest.mark.parametrize(("model", "recipe"), [("net", "fast"), ("tiny", "tiny")])

@@ -58,7 +58,9 @@ LAYER_MEASURES: list[tuple[str, Callable[[Layer], int | None]]] = [
 
 def layer_columns(report: Report) -> list[tuple[str, Callable[[Layer], int | None]]]:
     """The receptive field, jump and MACs columns that some layer of ``report`` has a value for."""
-    return [(title, value) for title, value in LAYER_MEASURES if any(value(layer) is not None for layer in report.layers)]
+    return [
+        (title, value) for title, value in LAYER_MEASURES if any(value(layer) is not None for layer in report.layers)
+    ]
 
 
 def verdict_line(report: Report) -> str:

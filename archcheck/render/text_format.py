@@ -190,7 +190,7 @@ def layer_table(report: Report, width: int) -> Table:
         [thousands(layer.params) for layer in report.layers],
         *([thousands(value(layer)) for layer in report.layers] for _, value in measures),
     ]
-    for step, (indent_width, shape_separator) in enumerate([(2, ", "), (1, ", "), (1, ",")]):
+    for indent_width, shape_separator in [(2, ", "), (1, ", "), (1, ",")]:
         indents = [" " * indent_width * layer.depth for layer in report.layers]
         shapes = [
             shape_text(layer.output_shape, shape_separator) if layer.called else "never called"
@@ -267,7 +267,9 @@ def render_summary(reports: list[Report], console: Console) -> None:
     spread = room >= 2 * TEXT_MIN
     if not spread:
         room = width - fixed - _widest("Rules", [" " * len(ids)]) - _overhead(4)
-    submission_width = min(_widest("Submission", (row.submission for row in rows)), max(SUBMISSION_MIN, room * 2 // 5 if spread else room))
+    submission_width = min(
+        _widest("Submission", (row.submission for row in rows)), max(SUBMISSION_MIN, room * 2 // 5 if spread else room)
+    )
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     table.add_column("Submission", width=submission_width, overflow="ellipsis")
     table.add_column("Verdict", no_wrap=True)

@@ -124,9 +124,14 @@ def _explained(phase_name: str, where: str, request: Request, model: nn.Module |
             raise errors.NeedsCuda(detail, error=_first_line(error).partition(". ")[0]) from None
         if phase_name == "trace" and model is not None:
             raise errors.ForwardFailed(
-                detail, shape=_shape_label(request.input_shape), error=_first_line(error), hint=_input_hint(model, request)
+                detail,
+                shape=_shape_label(request.input_shape),
+                error=_first_line(error),
+                hint=_input_hint(model, request),
             ) from None
-        raise errors.RaisedDuring(detail, where=where, error_type=type(error).__name__, error=_first_line(error)) from None
+        raise errors.RaisedDuring(
+            detail, where=where, error_type=type(error).__name__, error=_first_line(error)
+        ) from None
 
 
 def _is_out_of_memory(error: BaseException) -> bool:
@@ -156,4 +161,3 @@ def _shape_label(shape: tuple[int, ...]) -> str:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
-

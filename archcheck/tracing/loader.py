@@ -95,7 +95,9 @@ class Candidate:
 def search_path(path: Path) -> list[str]:
     """The directories a submission imports its own modules from: its file's and its project root."""
     path = path.resolve()
-    return [str(directory) for directory in dict.fromkeys((path.parent, submission_root(path))) if directory is not None]
+    return [
+        str(directory) for directory in dict.fromkeys((path.parent, submission_root(path))) if directory is not None
+    ]
 
 
 def submission_root(path: Path) -> Path | None:
@@ -151,7 +153,10 @@ class Submission:
                 with contextlib.suppress(SyntaxError, ValueError):
                     tree = ast.parse(without_ipython, str(self.path))
                     self.ipython_lines = [
-                        number for number, (old, new) in enumerate(zip(self.text.splitlines(), without_ipython.splitlines()), 1)
+                        number
+                        for number, (old, new) in enumerate(
+                            zip(self.text.splitlines(), without_ipython.splitlines()), 1
+                        )
                         if old != new
                     ]
                     self.text = without_ipython
@@ -176,7 +181,9 @@ class Submission:
             sys.meta_path.append(self.stubs)
         if self._module_name is None:
             stem = self.path.stem
-            self._module_name = stem if stem.isidentifier() and stem not in sys.modules else f"archcheck_model_{abs(hash(self.path))}"
+            self._module_name = (
+                stem if stem.isidentifier() and stem not in sys.modules else f"archcheck_model_{abs(hash(self.path))}"
+            )
         module = types.ModuleType(self._module_name)
         module.__file__ = str(self.path)
         if self.notebook is None:
@@ -232,7 +239,9 @@ class Submission:
             trace.notes.append(f"stubbed missing imports: {', '.join(self.stubbed)}")
         if self.ipython_lines:
             lines = _ranges([(line, line) for line in self.ipython_lines])
-            trace.notes.append(f"IPython shell and magic lines were left out ({'line' if len(self.ipython_lines) == 1 else 'lines'} {lines})")
+            trace.notes.append(
+                f"IPython shell and magic lines were left out ({'line' if len(self.ipython_lines) == 1 else 'lines'} {lines})"
+            )
         if whole_because is not None:
             trace.notes.append(f"the whole file was run, top-level code included: {whole_because}")
         elif part is not None and part.skipped:
@@ -417,7 +426,9 @@ def _is_self_method(callee: ast.expr) -> TypeGuard[ast.Attribute]:
 
 def _takes_no_required_arguments(func: Callable) -> bool:
     signature = _signature(func)
-    return signature is None or all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in signature.parameters.values())
+    return signature is None or all(
+        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in signature.parameters.values()
+    )
 
 
 def _signature(obj: Callable) -> inspect.Signature | None:

@@ -690,19 +690,25 @@ def _layer_norm_on_meta(func: Any, args: Sequence[Any], kwargs: dict) -> tuple[t
 def _group_norm_on_meta(func: Any, args: Sequence[Any], kwargs: dict) -> tuple[torch.Tensor, ...]:
     bound = bind(func, args, kwargs)
     x = bound["input"]
-    stats = [torch.empty((int(bound["N"]), int(bound["group"])), dtype=_statistics_dtype(x), device="meta") for _ in range(2)]
+    stats = [
+        torch.empty((int(bound["N"]), int(bound["group"])), dtype=_statistics_dtype(x), device="meta") for _ in range(2)
+    ]
     return (torch.empty_like(x), *stats)
 
 
 def _aten_name_of(func: Any) -> str:
-    return func.overloadpacket.__name__  # type: ignore[no-any-return]
+    return str(func.overloadpacket.__name__)
 
 
 META_SHORTCUTS: dict[str, Callable[[Any, Sequence[Any], dict], tuple[torch.Tensor, ...]]] = {
     **dict.fromkeys(
         (
-            "native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
-            "_native_batch_norm_legit_functional", "_batch_norm_with_update", "_batch_norm_no_update",
+            "native_batch_norm",
+            "_native_batch_norm_legit",
+            "_native_batch_norm_legit_no_training",
+            "_native_batch_norm_legit_functional",
+            "_batch_norm_with_update",
+            "_batch_norm_no_update",
         ),
         _batch_norm_on_meta,
     ),

@@ -37,20 +37,62 @@ FACTORY_NAME = re.compile(r"(model|net)", re.IGNORECASE)
 NOT_A_FACTORY = re.compile(r"(train|test|eval|fit|run|main|loss|plot|load|save|data|download)", re.IGNORECASE)
 
 # Calls that cost nothing and change nothing: an assignment calling only these is kept as a constant.
-_CHEAP_CALLS = frozenset({
-    "abs", "bool", "dict", "divmod", "enumerate", "float", "frozenset", "int", "len", "list", "max", "min",
-    "pow", "range", "reversed", "round", "set", "sorted", "str", "sum", "tuple", "zip",
-})
+_CHEAP_CALLS = frozenset(
+    {
+        "abs",
+        "bool",
+        "dict",
+        "divmod",
+        "enumerate",
+        "float",
+        "frozenset",
+        "int",
+        "len",
+        "list",
+        "max",
+        "min",
+        "pow",
+        "range",
+        "reversed",
+        "round",
+        "set",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "zip",
+    }
+)
 # Methods that change what they are called on in a way a model can depend on: a list of layers, a model,
 # its hooks, an argparse parser whose defaults the model reads.  (``model.train()``, ``.parameters()``,
 # ``.load_state_dict(...)`` do not change the architecture.)
-_MUTATING_METHODS = frozenset({
-    "append", "extend", "insert", "add_module", "register_module", "register_parameter", "register_buffer", "update",
-    "setdefault", "pop", "remove", "clear", "apply", "register_forward_hook", "register_forward_pre_hook",
-    "add_argument", "add_argument_group", "add_mutually_exclusive_group", "set_defaults",
-})
+_MUTATING_METHODS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "add_module",
+        "register_module",
+        "register_parameter",
+        "register_buffer",
+        "update",
+        "setdefault",
+        "pop",
+        "remove",
+        "clear",
+        "apply",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "add_argument",
+        "add_argument_group",
+        "add_mutually_exclusive_group",
+        "set_defaults",
+    }
+)
 # Methods that return the model they are called on (``Net().to(device)`` still builds a model).
-_MODEL_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "requires_grad_"})
+_MODEL_METHODS = frozenset(
+    {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "train", "eval", "requires_grad_"}
+)
 _BUILTIN_NAMES = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__loader__", "__package__"}
 
 
@@ -100,7 +142,10 @@ def definitions_first(tree: ast.Module, wanted: str | None, is_local_module: Cal
         if (
             isinstance(stmt, ast.Import | ast.ImportFrom | ast.ClassDef)
             or _is_docstring(stmt)
-            or (isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and (stmt.name == wanted or _is_factory_name(stmt.name)))
+            or (
+                isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+                and (stmt.name == wanted or _is_factory_name(stmt.name))
+            )
         ):
             _keep(unit, needed)
     _slice_what_is_needed(units, needed, makers, wanted)
@@ -183,8 +228,12 @@ def _unit(stmt: ast.stmt, guards: set[str]) -> _Unit:
     if isinstance(stmt, ast.Import | ast.ImportFrom):
         names = {(alias.asname or alias.name).partition(".")[0] for alias in stmt.names if alias.name != "*"}
         return _Unit(stmt, names, set(), set(), guards)
-    stores = {node.id for node in ast.walk(stmt) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del)}
-    stores |= {node.name for node in ast.walk(stmt) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    stores = {
+        node.id for node in ast.walk(stmt) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del)
+    }
+    stores |= {
+        node.name for node in ast.walk(stmt) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
     return _Unit(stmt, stores, _changed_objects(stmt), _loads(stmt), guards)
 
 
@@ -280,9 +329,16 @@ def _changed_objects(stmt: ast.stmt) -> set[str]:
         target = None
         if isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
             target = node.value
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATING_METHODS:
+        elif (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATING_METHODS
+        ):
             target = node.func.value
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") and node.args:
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("setattr", "delattr")
+            and node.args
+        ):
             target = node.args[0]
         while isinstance(target, ast.Attribute | ast.Subscript):
             target = target.value
@@ -303,7 +359,13 @@ def _loads_now(stmt: ast.stmt) -> set[str]:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads.add(node.id)
         pending.extend(ast.iter_child_nodes(node))
-    bound = {n.id for c in ast.walk(stmt) if isinstance(c, ast.comprehension) for n in ast.walk(c.target) if isinstance(n, ast.Name)}
+    bound = {
+        n.id
+        for c in ast.walk(stmt)
+        if isinstance(c, ast.comprehension)
+        for n in ast.walk(c.target)
+        if isinstance(n, ast.Name)
+    }
     return loads - bound
 
 
@@ -314,7 +376,11 @@ def _loads(*nodes: ast.AST) -> set[str]:
 def _free_reads(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """The global names a function reads: what it loads and never binds itself (nor declares global)."""
     arguments = func.args
-    params = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg) if a}
+    params = {
+        a.arg
+        for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg)
+        if a
+    }
     local = params | {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     declared_global = {name for n in ast.walk(func) if isinstance(n, ast.Global) for name in n.names}
     body_reads = _loads(*func.body) - (local - declared_global)
@@ -324,9 +390,16 @@ def _free_reads(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
 def _definition_reads(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """What ``def`` itself evaluates: decorators, default values and annotations."""
     arguments = func.args
-    annotations = [a.annotation for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs) if a.annotation]
-    return _loads(*func.decorator_list, *arguments.defaults, *filter(None, arguments.kw_defaults), *annotations,
-                  *filter(None, [func.returns]))
+    annotations = [
+        a.annotation for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs) if a.annotation
+    ]
+    return _loads(
+        *func.decorator_list,
+        *arguments.defaults,
+        *filter(None, arguments.kw_defaults),
+        *annotations,
+        *filter(None, [func.returns]),
+    )
 
 
 def _is_factory_name(name: str) -> bool:
@@ -355,9 +428,11 @@ def _rebuild(stmts: list[ast.stmt], kept: set[int]) -> tuple[list[ast.stmt], lis
         if _is_main_guard(stmt):
             continue
         if isinstance(stmt, ast.If | ast.Try):
-            blocks = [stmt.body, stmt.orelse] if isinstance(stmt, ast.If) else [
-                stmt.body, *(handler.body for handler in stmt.handlers), stmt.orelse, stmt.finalbody
-            ]
+            blocks = (
+                [stmt.body, stmt.orelse]
+                if isinstance(stmt, ast.If)
+                else [stmt.body, *(handler.body for handler in stmt.handlers), stmt.orelse, stmt.finalbody]
+            )
             rebuilt = [_rebuild(block, kept) for block in blocks]
             if not any(new for new, _ in rebuilt):
                 skipped.append(stmt)
