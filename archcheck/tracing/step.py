@@ -113,7 +113,8 @@ def _nudge_learned_parameters(model: nn.Module) -> None:
     """
     with torch.no_grad():
         for parameter in model.parameters():
-            if parameter.requires_grad and parameter.is_floating_point():
+            initialised = not isinstance(parameter, nn.parameter.UninitializedParameter)
+            if initialised and parameter.requires_grad and parameter.is_floating_point():
                 parameter.add_(torch.randn_like(parameter) * 1e-3)
 
 
@@ -225,7 +226,8 @@ def _first_tensor(output: Any) -> torch.Tensor | None:
 
 
 def _describe_output(output: Any) -> str:
-    if isinstance(output, tuple | list):
-        inner = ", ".join(sorted({type(item).__name__ for item in output})) or "nothing"
+    if isinstance(output, tuple | list | dict):
+        items = output.values() if isinstance(output, dict) else output
+        inner = ", ".join(sorted({type(item).__name__ for item in items}, key=str.lower)) or "nothing"
         return f"a {type(output).__name__} of {inner}"
     return "None" if output is None else f"a {type(output).__name__}"
