@@ -64,7 +64,7 @@ def predict(model: nn.Module, x: torch.Tensor, tta: bool, channels_last: bool) -
 
 @torch.inference_mode()
 def evaluate(
-    model: nn.Module, split: Split, tta: bool = False, channels_last: bool = False, batch_size: int = 1000
+    model: nn.Module, split: Split, tta: bool = False, channels_last: bool = False, batch_size: int = 2500
 ) -> Evaluation:
     """Accuracy and loss of ``model`` in eval mode on ``split`` (already on the model's device)."""
     model.eval()

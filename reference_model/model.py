@@ -2,26 +2,26 @@
 
 This file imports only torch so that ``archcheck reference_model/model.py`` can check it
 on a machine without torchvision. It defines exactly one root model (``Net``) so that
-archcheck's auto-discovery is unambiguous; the <=8K variant lives in ``tiny.py``.
+archcheck's auto-discovery is unambiguous; the <8K variant lives in ``tiny.py``.
 
-Layer by layer (input 1x28x28, 3x3 convs without padding)::
+Layer by layer (input 1x28x28, convolutions without padding)::
 
-    conv 1->8    26x26      72 + 16 (BN)
-    conv 8->16   24x24   1,152 + 32
-    maxpool      12x12
-    conv 16->16  10x10   2,304 + 32
-    conv 16->24   8x8    3,456 + 48
-    conv 24->24   6x6    5,184 + 48
-    conv 24->32   4x4    6,912 + 64
-    global average pool  1x1
-    conv 1x1 32->10        320 + 10 (bias)
-                        ------
-                        19,650 parameters
+    conv 4x4 stride 2  1->16   13x13     256 + 32 (BN)
+    conv 3x3          16->24   11x11   3,456 + 48
+    conv 3x3          24->24    9x9    5,184 + 48
+    conv 3x3          24->28    7x7    6,048 + 56
+    conv 3x3          28->16    5x5    4,032 + 32
+    global average pool         1x1
+    dropout, conv 1x1 16->10             160 + 10 (bias)
+                                      ------
+                                      19,362 parameters
 
-Channel widths are multiples of 8, where oneDNN's channels_last kernels work best
-(benchmarks/training.py: channels_last trains ~15% and evaluates ~50% faster than NCHW
-on a 2-core AVX-512 CPU), and the wide layers sit after the first pool, so an epoch of
-50,000 images takes ~10 s on that CPU.
+Why this shape: on a 2-core CPU the time goes into the layers at full resolution. A
+classic first block (conv 1->8 and 8->16 at 26x26 and 24x24, then max-pool) costs ~45% of
+a training step; a 4x4 convolution with stride 2 goes to 13x13 at once (its windows
+overlap, so no pixel is skipped) and the 19K parameters sit at 11x11 and below. A
+training step is ~1.7x faster than the classic shape's, at the same validation accuracy
+per epoch (README.md). Dropout acts on the pooled features, where it costs nothing.
 """
 
 from __future__ import annotations
@@ -30,34 +30,31 @@ import torch
 from torch import nn
 
 
-def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 3) -> nn.Sequential:
+def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1) -> nn.Sequential:
     """Convolution without padding; the bias is redundant before BatchNorm."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, bias=False),
+        nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, bias=False),
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
 
 
 class Net(nn.Module):
-    """19,650-parameter CNN that reaches >=99.4% MNIST test accuracy (see README.md)."""
+    """19,362-parameter CNN that reaches >=99.4% MNIST validation and test accuracy (see README.md)."""
 
     def __init__(self, dropout: float = 0.05) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            conv_bn_relu(1, 8),
-            conv_bn_relu(8, 16),
-            nn.MaxPool2d(2),
-            nn.Dropout(dropout),
-            conv_bn_relu(16, 16),
+            conv_bn_relu(1, 16, kernel_size=4, stride=2),
             conv_bn_relu(16, 24),
             conv_bn_relu(24, 24),
-            conv_bn_relu(24, 32),
-            nn.Dropout(dropout),
+            conv_bn_relu(24, 28),
+            conv_bn_relu(28, 16),
         )
         self.gap = nn.AdaptiveAvgPool2d(1)
-        # A 1x1 convolution on the pooled 1x1 map maps 32 channels to 10 class logits.
-        self.classifier = nn.Conv2d(32, 10, 1)
+        self.dropout = nn.Dropout(dropout)
+        # A 1x1 convolution on the pooled 1x1 map maps 16 channels to 10 class logits.
+        self.classifier = nn.Conv2d(16, 10, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.gap(self.features(x))).flatten(1)
+        return self.classifier(self.dropout(self.gap(self.features(x)))).flatten(1)
