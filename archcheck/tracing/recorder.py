@@ -34,7 +34,7 @@ from torch.utils._pytree import tree_leaves
 from torch.utils.weak import WeakIdKeyDictionary
 
 from archcheck.records import CONSTANT, INPUT, WEIGHT, Location, ModuleCall, Operand, Shape
-from archcheck.tracing import layout, ops
+from archcheck.tracing import layout, meta, ops
 from archcheck.tracing.graph import Node, Recorded, widest, window_through
 from archcheck.tracing.layout import Dims
 from archcheck.tracing.sites import construction_site, recording_construction_sites
@@ -212,8 +212,7 @@ class Recorder(_Mode):
 
     def __torch_dispatch__(self, func: Any, types: tuple, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
-        shortcut = ops.META_SHORTCUTS.get(_aten_name(func)) if _on_meta(args) else None
-        out = shortcut(func, args, kwargs) if shortcut is not None else func(*args, **kwargs)
+        out = meta.run(func, args, kwargs) if _on_meta(args) else func(*args, **kwargs)
         try:
             self._record(func, args, kwargs, out)
         except Exception:  # never break the user's forward pass: say what was not checked
