@@ -52,7 +52,10 @@ RECIPES: dict[str, Recipe] = {
         augment=AugmentConfig(perspective_p=0.0),
     ),
 }
-RECIPES["tiny"] = replace(RECIPES["fast"], epochs=15, validate_last=3)
+# TinyNet: more epochs, half the translation (its validation accuracy rose with it), the last 3 validated.
+RECIPES["tiny"] = replace(
+    RECIPES["fast"], epochs=20, validate_last=3, augment=replace(RECIPES["fast"].augment, translate=0.05)
+)
 DEFAULT_RECIPES = {"net": "fast", "tiny": "tiny"}  # --recipe's default for each --model
 
 # The help of each setting's flag (--epochs, --batch-size, ...), in the order --help shows them.
