@@ -522,7 +522,7 @@ def _transposed(call: _Call) -> Dims:
 def _selected(call: _Call) -> Dims | None:
     if len(call.out) != len(call.shape) - 1:
         return None
-    dim = int(call.bound["dim"]) % call.x.dim()
+    dim = int(call.bound.get("dim") or 0) % call.x.dim()
     rest = tuple(d for i, d in enumerate(call.dims) if i != dim)
     if SPACE in layout.dim_roles(call.dims[dim]) and call.shape[dim] > 1:  # one row of the map: the rest is a crop
         return tuple(layout.cropped(d) for d in rest)
@@ -593,7 +593,12 @@ _LAYOUTS: dict[str, Callable[[_Call], Dims | None]] = {
         ("slice", "narrow", "slice_copy", "index", "index_select", "gather", "take_along_dim"),
         lambda call: layout.sliced(call.dims, call.shape, call.out) if len(call.out) == len(call.shape) else None,
     ),
-    **dict.fromkeys(("select", "select_copy"), _selected),
+    # unbind (``for row in x``) makes every row at once: each is what select makes of one
+    **dict.fromkeys(("select", "select_copy", "unbind", "unbind_copy"), _selected),
+    **dict.fromkeys(
+        ("split", "split_with_sizes", "unsafe_split", "chunk", "tensor_split"),
+        lambda call: layout.sliced(call.dims, call.shape, call.out) if len(call.out) == len(call.shape) else None,
+    ),
     "pixel_unshuffle": _unshuffled,
     "im2col": _patches,
     "unfold": _windows,
