@@ -138,6 +138,10 @@ class Trace:
     macs: int | None = None  # multiply-accumulates per image
     notes: list[str] = field(default_factory=list)  # what the trace could not see, for the report
     stubbed: list[str] = field(default_factory=list)  # missing packages the file imports, replaced by inert stubs
+    # the forward pass that accuracy is measured with (eval mode, no gradients): its operations and layer calls;
+    # None when it was not run or failed (the reason is in ``notes``)
+    eval_ops: list[Op] | None = None
+    eval_calls: list[ModuleCall] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -152,6 +156,29 @@ class Trace:
         def operand(value: dict) -> Operand:
             return Operand(**{**value, "shape": _tuples(value["shape"]), "layout": _tuples(value["layout"])})
 
+        def call(c: dict) -> ModuleCall:
+            return ModuleCall(
+                **{
+                    **c,
+                    "input_shapes": [tuple(shape) for shape in c["input_shapes"]],
+                    "output_shapes": [tuple(shape) for shape in c["output_shapes"]],
+                    "receptive_field": _tuples(c["receptive_field"]),
+                    "jump": _tuples(c["jump"]),
+                    "location": location(c["location"]),
+                }
+            )
+
+        def op(o: dict) -> Op:
+            return Op(
+                **{
+                    **o,
+                    **{k: _tuples(o[k]) for k in _OP_TUPLES},
+                    "location": location(o["location"]),
+                    "call_site": location(o["call_site"]),
+                    "operands": [operand(x) for x in o["operands"]],
+                }
+            )
+
         return cls(
             **{
                 **data,
@@ -161,31 +188,10 @@ class Trace:
                 "output_receptive_field": _tuples(data["output_receptive_field"]),
                 "params": ParamCount(**data["params"]),
                 "modules": [DeclaredModule(**{**m, "location": location(m["location"])}) for m in data["modules"]],
-                "calls": [
-                    ModuleCall(
-                        **{
-                            **c,
-                            "input_shapes": [tuple(shape) for shape in c["input_shapes"]],
-                            "output_shapes": [tuple(shape) for shape in c["output_shapes"]],
-                            "receptive_field": _tuples(c["receptive_field"]),
-                            "jump": _tuples(c["jump"]),
-                            "location": location(c["location"]),
-                        }
-                    )
-                    for c in data["calls"]
-                ],
-                "ops": [
-                    Op(
-                        **{
-                            **o,
-                            **{k: _tuples(o[k]) for k in _OP_TUPLES},
-                            "location": location(o["location"]),
-                            "call_site": location(o["call_site"]),
-                            "operands": [operand(x) for x in o["operands"]],
-                        }
-                    )
-                    for o in data["ops"]
-                ],
+                "calls": [call(c) for c in data["calls"]],
+                "ops": [op(o) for o in data["ops"]],
+                "eval_ops": None if data.get("eval_ops") is None else [op(o) for o in data["eval_ops"]],
+                "eval_calls": [call(c) for c in data.get("eval_calls", [])],
             }
         )
 

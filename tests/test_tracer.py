@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from helpers import PASSING_MODEL
 from torch import nn
 
@@ -124,7 +125,42 @@ def test_the_training_step_runs_with_gradients_on() -> None:
 
     with torch.no_grad():  # even when the caller is not
         _trace(Spy())
-    assert seen == [(True, True)]
+    # the training step first; then the pass accuracy is measured with, which forbidding rules also judge
+    assert seen == [(True, True), (False, False)]
+
+
+def test_max_pooling_only_in_eval_mode_fails_no_maxpool() -> None:
+    class EvalPool(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, stride=2)
+            self.head = nn.Conv2d(8, 10, 1)
+
+        def forward(self, x):
+            x = self.conv(x)
+            if not self.training:
+                x = F.max_pool2d(x, 2)
+            return self.head(F.adaptive_avg_pool2d(x, 1)).flatten(1)
+
+    rule = api.check(EvalPool(), preset="cifar10").rule("no-maxpool")
+    assert not rule.passed
+    assert rule.message.startswith("in eval mode (as accuracy is measured, under no_grad): 1 max pool")
+
+
+def test_an_eval_mode_pass_that_fails_leaves_a_note_and_the_training_step_judged() -> None:
+    class TrainOnly(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3)
+
+        def forward(self, x):
+            if not self.training:
+                raise RuntimeError("eval is not supported")
+            return self.conv(x).mean((2, 3))
+
+    report = api.check(TrainOnly(), ignore=["batchnorm", "dropout", "num-classes"])
+    assert report.passed
+    assert any("eval-mode forward pass failed (RuntimeError: eval is not supported)" in n for n in report.notes)
 
 
 def test_an_operation_the_recorder_cannot_describe_is_reported_not_fatal(tmp_path, monkeypatch) -> None:

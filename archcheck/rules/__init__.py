@@ -13,6 +13,7 @@ cheap and the parent process can run them.
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 
 from archcheck.records import Trace
 from archcheck.report import RuleResult
@@ -48,8 +49,19 @@ def evaluate(trace: Trace, rule_ids: tuple[str, ...], options: Options) -> list[
     results = []
     for rule in RULES.values():
         if rule.id in rule_ids:
-            verdict = rule.check(trace, options)
+            verdict = _judged(rule, trace, options)
             results.append(
                 RuleResult(rule.id, rule.name, verdict.passed, verdict.message, verdict.measured, verdict.findings)
             )
     return results
+
+
+def _judged(rule: Rule, trace: Trace, options: Options) -> Verdict:
+    """The rule's verdict on the training step; a rule that forbids a layer also judges the eval-mode pass."""
+    verdict = rule.check(trace, options)
+    if not (rule.forbids and verdict.passed and trace.eval_ops is not None):
+        return verdict
+    evaluated = rule.check(replace(trace, ops=trace.eval_ops, calls=trace.eval_calls), options)
+    if evaluated.passed:
+        return verdict
+    return replace(evaluated, message=f"in eval mode (as accuracy is measured, under no_grad): {evaluated.message}")

@@ -37,13 +37,20 @@ class Rule:
     why: str  # the rationale, shown by --list-rules and in the README
     example: str
     check: Callable[[Trace, Options], Verdict]
+    # a rule that forbids a kind of layer judges the eval-mode forward pass too (the model accuracy is measured with)
+    forbids: bool = False
 
 
 def define(
-    module_doc: str | None, rule_id: str, name: str, example: str, check: Callable[[Trace, Options], Verdict]
+    module_doc: str | None,
+    rule_id: str,
+    name: str,
+    example: str,
+    check: Callable[[Trace, Options], Verdict],
+    forbids: bool = False,
 ) -> Rule:
     """A rule whose rationale is its module's docstring."""
-    return Rule(rule_id, name, inspect.cleandoc(module_doc or ""), inspect.cleandoc(example), check)
+    return Rule(rule_id, name, inspect.cleandoc(module_doc or ""), inspect.cleandoc(example), check, forbids)
 
 
 def finding(trace: Trace, message: str, module: str | None, location: Location | None = None) -> Finding:

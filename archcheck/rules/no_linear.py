@@ -19,6 +19,8 @@ The classic assignment allows one exception: the final classifier may be a
 last learned layer on the output path); --strict-fc forbids it too, and the
 fc-after-gap option (the cifar10 preset) allows a fully connected classifier
 there in any spelling.  A hidden MLP after the pool is still fully connected.
+Both the training step and the eval-mode pass (the one accuracy is measured
+with) are judged: a dense head used only in eval mode fails too.
 """
 
 from __future__ import annotations
@@ -145,4 +147,5 @@ RULE = define(
     (x[:, None] * self.w).sum(-1)   # fails: the same product, spelled by broadcasting
     """,
     check,
+    forbids=True,
 )

@@ -4,7 +4,8 @@ Every spelling counts: nn.MaxPool1d/2d/3d, F.max_pool2d, adaptive and
 fractional max pools, and a maximum taken over spatial positions
 (x.amax((2, 3)), x.max(dim=-1) over a flattened map).  A maximum over
 channels is not pooling, and a max pool whose result is thrown away does not
-take part in the output.
+take part in the output.  The eval-mode pass is judged as well as the
+training step.
 """
 
 from __future__ import annotations
@@ -51,4 +52,5 @@ RULE = define(
     F.max_pool2d(x, 2)                          # fails
     """,
     check,
+    forbids=True,
 )

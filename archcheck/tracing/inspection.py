@@ -25,7 +25,7 @@ from archcheck.records import Trace
 from archcheck.tracing.loader import Candidate, Submission, find_model
 from archcheck.tracing.parameters import count_parameters
 from archcheck.tracing.sites import recording_construction_sites
-from archcheck.tracing.step import trace_model
+from archcheck.tracing.step import first_line, trace_model
 from archcheck.tracing.toplevel import Slice
 
 Phase = Callable[[str], None]
@@ -121,16 +121,16 @@ def _explained(phase_name: str, where: str, request: Request, model: nn.Module |
         if _is_out_of_memory(error):
             raise errors.OutOfMemory(detail, limit=request.memory_label, phase_name=PHASES[phase_name]) from None
         if "cuda" in str(error).lower() or "nvidia" in str(error).lower():
-            raise errors.NeedsCuda(detail, error=_first_line(error).partition(". ")[0]) from None
+            raise errors.NeedsCuda(detail, error=first_line(error).partition(". ")[0]) from None
         if phase_name == "trace" and model is not None:
             raise errors.ForwardFailed(
                 detail,
                 shape=_shape_label(request.input_shape),
-                error=_first_line(error),
+                error=first_line(error),
                 hint=_input_hint(model, request),
             ) from None
         raise errors.RaisedDuring(
-            detail, where=where, error_type=type(error).__name__, error=_first_line(error)
+            detail, where=where, error_type=type(error).__name__, error=first_line(error)
         ) from None
 
 
@@ -156,8 +156,3 @@ def _input_hint(model: nn.Module, request: Request) -> str:
 
 def _shape_label(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape))
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

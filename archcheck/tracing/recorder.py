@@ -459,7 +459,7 @@ class Recorder(_Mode):
         shape = tuple(tensor.shape)
         if tensor.grad_fn is not None:
             node_id = self._hidden_node(tensor)
-        elif id(tensor) in self.parameter_names or (tensor.requires_grad and tensor.is_leaf):
+        elif _parameter_id(tensor) in self.parameter_names or (tensor.requires_grad and tensor.is_leaf):
             node_id = self._leaf("weight", shape, learned=self._learned_name(tensor))
         else:
             node_id = self._leaf("constant", shape)
@@ -469,7 +469,7 @@ class Recorder(_Mode):
 
     def _learned_name(self, tensor: torch.Tensor) -> str:
         """The parameter's name; a learned tensor outside model.parameters() is counted as unregistered."""
-        name = self.parameter_names.get(id(tensor))
+        name = self.parameter_names.get(_parameter_id(tensor))
         if name is not None:
             return name
         name = self.loose.get(id(tensor)) or "a tensor with requires_grad=True"
@@ -627,6 +627,12 @@ class _Labels(TorchFunctionMode):
 
 
 # -- small helpers ---------------------------------------------------------------------------------------------
+
+
+def _parameter_id(tensor: torch.Tensor) -> int:
+    """The id a parameter is known by: a view made of it under no_grad (``weight.t()``) is unrecorded."""
+    base = tensor._base
+    return id(base if base is not None and isinstance(base, nn.Parameter) else tensor)
 
 
 def _on_meta(args: tuple) -> bool:

@@ -52,10 +52,34 @@ def trace_model(
     produced = recorder.producers_of(primary)
     if all(nodes[node].name == "constant" for node in produced):  # no recorded operation made the output
         raise errors.HiddenOutput()
-    reach = reaching(nodes, produced)
-    feeding = recorded_inputs(nodes)
+    ops = _ops(recorder, reaching(nodes, produced), contributions, batch)
+    unregistered = sum(size for _, size in recorder.unregistered.values())
+    params, owned = count_parameters(model, unregistered)
+    return Trace(
+        model=name,
+        location=location,
+        input_shape=shape,
+        device=device,
+        device_note=note,
+        params=params,
+        modules=_declared_modules(model, recorder, owned),
+        calls=recorder.calls,
+        ops=ops,
+        output_shape=tuple(primary.shape),
+        output_receptive_field=nodes[produced[-1]].receptive_field,
+        unregistered=sorted({name for name, _ in recorder.unregistered.values()}),
+        macs=sum(node.macs for node in nodes if node.depends_on_input) // batch,
+        notes=notes,
+        **_evaluation_pass(model, shape, device, notes),
+    )
+
+
+def _ops(recorder: Recorder, reach: set[int], contributions: dict[int, bool], batch: int) -> list[Op]:
+    """The recorded operations as records, each knowing whether it reaches the output and adds to it;
+    each layer call is given the MACs of its operations."""
+    feeding = recorded_inputs(recorder.nodes)
     ops = []
-    for node in nodes:
+    for node in recorder.nodes:
         recorded = node.recorded
         if recorded is None:
             continue
@@ -80,27 +104,45 @@ def trace_model(
                 macs=node.macs // batch,
             )
         )
-    for node in nodes:
+    for node in recorder.nodes:
         if node.call is not None and node.macs:
             recorder.calls[node.call].macs += node.macs // batch
-    unregistered = sum(size for _, size in recorder.unregistered.values())
-    params, owned = count_parameters(model, unregistered)
-    return Trace(
-        model=name,
-        location=location,
-        input_shape=shape,
-        device=device,
-        device_note=note,
-        params=params,
-        modules=_declared_modules(model, recorder, owned),
-        calls=recorder.calls,
-        ops=ops,
-        output_shape=tuple(primary.shape),
-        output_receptive_field=nodes[produced[-1]].receptive_field,
-        unregistered=sorted({name for name, _ in recorder.unregistered.values()}),
-        macs=sum(node.macs for node in nodes if node.depends_on_input) // batch,
-        notes=notes,
-    )
+    return ops
+
+
+def _evaluation_pass(model: nn.Module, shape: tuple[int, ...], device: str, notes: list[str]) -> dict[str, Any]:
+    """Record the forward pass that accuracy is measured with: eval mode, no gradients.
+
+    A layer that runs only there (``if not self.training: return self.fc(x)``, a head
+    used only under ``no_grad``) is part of the model as it is evaluated.  Rules that
+    forbid a kind of layer judge this pass too.  If it fails, the note says so and only
+    the training step is judged.
+    """
+    inputs = torch.empty(shape, device=device) if device == "meta" else torch.randn(shape, device=device)
+    recorder = Recorder(model, inputs)
+    model.eval()
+    try:
+        with torch.no_grad(), _compilation_off(), recorder.recording():
+            output = model(inputs)
+        primary = _first_tensor(output)
+        if primary is None:
+            raise TypeError(f"forward returned {_describe_output(output)}")
+    except Exception as error:
+        notes.append(
+            f"the eval-mode forward pass failed ({type(error).__name__}: {first_line(error)}):"
+            " only the training step was judged"
+        )
+        return {}
+    finally:
+        model.train()
+    reach = reaching(recorder.nodes, recorder.producers_of(primary))
+    return {"eval_ops": _ops(recorder, reach, {}, shape[0]), "eval_calls": recorder.calls}
+
+
+def first_line(error: BaseException) -> str:
+    """An error's message in one line (its type when it has none)."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 def _nudge_learned_parameters(model: nn.Module) -> None:
