@@ -1,7 +1,7 @@
 """Time to 99.4% of the default training command, and images/s of the trainer's pipeline
 against a naive per-image PIL DataLoader, measured in the same run.
 
-    python benchmarks/training.py --data-dir DIR                  # one seed, ~3 minutes on 2 cores
+    python benchmarks/training.py --data-dir DIR                  # one seed, ~4 minutes on 2 cores
     python benchmarks/training.py --data-dir DIR --seeds 0 1 2    # the README's table
     python benchmarks/training.py --data-dir DIR --seeds          # images/s only
 
