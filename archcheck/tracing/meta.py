@@ -50,7 +50,7 @@ def _statistics_dtype(x: torch.Tensor) -> torch.dtype:
 
 def _pointwise(func: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> torch.Tensor | None:
     """Broadcast shape; the dtype from the same operation on one-element CPU tensors (its own promotion)."""
-    if "out" in kwargs or any(argument.is_out for argument in func._schema.arguments):
+    if any(argument.is_out for argument in func._schema.arguments):  # an out= overload
         return None
     tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
     if not tensors or any(not t.is_meta for t in tensors):

@@ -590,15 +590,15 @@ _LAYOUTS: dict[str, Callable[[_Call], Dims | None]] = {
     ),
     **dict.fromkeys(("transpose", "transpose_", "transpose_copy", "t", "t_", "numpy_T"), _transposed),
     **dict.fromkeys(
-        ("slice", "narrow", "slice_copy", "index", "index_select", "gather", "take_along_dim"),
+        # split and chunk make every piece at once: each is a slice
+        (
+            *("slice", "narrow", "slice_copy", "index", "index_select", "gather", "take_along_dim"),
+            *("split", "split_with_sizes", "unsafe_split", "chunk", "tensor_split"),
+        ),
         lambda call: layout.sliced(call.dims, call.shape, call.out) if len(call.out) == len(call.shape) else None,
     ),
     # unbind (``for row in x``) makes every row at once: each is what select makes of one
     **dict.fromkeys(("select", "select_copy", "unbind", "unbind_copy"), _selected),
-    **dict.fromkeys(
-        ("split", "split_with_sizes", "unsafe_split", "chunk", "tensor_split"),
-        lambda call: layout.sliced(call.dims, call.shape, call.out) if len(call.out) == len(call.shape) else None,
-    ),
     "pixel_unshuffle": _unshuffled,
     "im2col": _patches,
     "unfold": _windows,

@@ -37,8 +37,7 @@ def trace_model(
     if device != "meta":
         _nudge_learned_parameters(model)
     shape = (request.batch_size, *request.input_shape)
-    base = torch.empty(shape, device=device) if device == "meta" else torch.randn(shape, device=device)
-    inputs = base.requires_grad_().clone()  # not a leaf: the model may change its input in place
+    inputs = _batch(shape, device).requires_grad_().clone()  # not a leaf: the model may change its input in place
     recorder = Recorder(model, inputs)
     with torch.enable_grad(), _compilation_off(), recorder.recording():
         output = model(inputs)
@@ -72,6 +71,11 @@ def trace_model(
         notes=notes,
         **_evaluation_pass(model, shape, device, notes),
     )
+
+
+def _batch(shape: tuple[int, ...], device: str) -> torch.Tensor:
+    """A random input batch (on meta, only its shape)."""
+    return torch.empty(shape, device=device) if device == "meta" else torch.randn(shape, device=device)
 
 
 def _ops(recorder: Recorder, reach: set[int], contributions: dict[int, bool], batch: int) -> list[Op]:
@@ -118,7 +122,7 @@ def _evaluation_pass(model: nn.Module, shape: tuple[int, ...], device: str, note
     forbid a kind of layer judge this pass too.  If it fails, the note says so and only
     the training step is judged.
     """
-    inputs = torch.empty(shape, device=device) if device == "meta" else torch.randn(shape, device=device)
+    inputs = _batch(shape, device)
     recorder = Recorder(model, inputs)
     model.eval()
     try:
