@@ -70,6 +70,13 @@ MAX_POOLS = {
     "nn.AdaptiveMaxPool2d": lambda m, x: nn.AdaptiveMaxPool2d(3)(m.conv(x)),
     "global amax": lambda m, x: m.conv(x).amax((2, 3), keepdim=True),
     "max over a flattened map": lambda m, x: m.conv(x).flatten(2).max(-1).values[:, :, None, None],
+    "maximum of shifted slices": lambda m, x: (
+        lambda y: torch.maximum(
+            torch.maximum(y[:, :, ::2, ::2], y[:, :, 1::2, ::2]), torch.maximum(y[:, :, ::2, 1::2], y[:, :, 1::2, 1::2])
+        )
+    )(m.conv(x)),
+    "max of neighbouring columns": lambda m, x: (lambda y: torch.max(y[..., 1:], y[..., :-1]))(m.conv(x)),
+    "window max by reshape": lambda m, x: m.conv(x)[:, :, :28, :28].reshape(-1, 10, 14, 2, 14, 2).amax((3, 5)),
 }
 
 
@@ -91,6 +98,31 @@ def test_every_max_pool_fails(spelling: str) -> None:
 )
 def test_downsampling_without_max_pooling_passes(forward) -> None:
     model = Lambda(forward, strided=nn.Conv2d(3, 10, 3, stride=2))
+    passed, message = verdict(model, "no-maxpool", **CIFAR)
+    assert passed, message
+
+
+def test_a_pool_of_several_maxima_is_one_max_pool() -> None:
+    def forward(m, x):
+        y = m.conv(x)
+        rows = torch.maximum(y[:, :, ::2, :], y[:, :, 1::2, :])  # a 2x2 pool written as two maxima in a row
+        return torch.maximum(rows[..., ::2], rows[..., 1::2]).mean((2, 3))
+
+    passed, message = verdict(Lambda(forward, conv=nn.Conv2d(3, 10, 3)), "no-maxpool", **CIFAR)
+    assert not passed
+    assert message.startswith("1 max pool in the output's computation: torch.maximum") and "2×2 max pool" in message
+
+
+@pytest.mark.parametrize(
+    "forward",
+    [
+        lambda m, x: m.conv(x)[:, :, ::2, ::2].mean((2, 3)),  # subsampling by a strided slice
+        lambda m, x: (lambda y: y[..., 1:] + y[..., :-1])(m.conv(x)).mean((2, 3)),  # a sum of shifted slices
+        lambda m, x: (lambda y: torch.maximum(y[:, :5], y[:, 5:]))(m.both(x)).mean((2, 3)),  # maxout over channels
+    ],
+)
+def test_slicing_without_a_maximum_over_positions_passes(forward) -> None:
+    model = Lambda(forward, conv=nn.Conv2d(3, 10, 3), both=nn.Conv2d(3, 10, 3))
     passed, message = verdict(model, "no-maxpool", **CIFAR)
     assert passed, message
 

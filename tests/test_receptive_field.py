@@ -86,6 +86,28 @@ def test_stride_dilation_and_pooling_by_hand() -> None:
     assert not result.passed and "is 31 px, reached at conv4 (Conv2d): at least 44 required" in result.message
 
 
+def test_slices_subsample_and_shifted_slices_widen_the_field() -> None:
+    class Sliced(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+            self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+            self.conv3 = nn.Conv2d(8, 10, 3, padding=1)
+
+        def forward(self, x):
+            x = self.conv1(x)[:, :, ::2, ::2]  # every other row and column: field 3, jump 2
+            x = self.conv2(x)  # 3 + 2 * 2 = 7
+            x = x[:, :, 1:, 1:] + x[:, :, :-1, :-1]  # diagonal neighbours summed: a 2x2 window, 7 + 1 * 2 = 9
+            return self.conv3(x).mean((2, 3))
+
+    report = archcheck.check(Sliced(), preset="cifar10", min_receptive_field=11)
+    rf = table(report)
+    assert rf["conv1"] == (3, 1)
+    assert rf["conv2"] == (7, 2)
+    assert rf["conv3"] == (13, 2)  # 9 + 2 * 2
+    assert report.rule("gap").passed  # the subsampled map is still the whole map
+
+
 def test_residual_branches_take_the_largest_field() -> None:
     class Residual(nn.Module):
         def __init__(self) -> None:

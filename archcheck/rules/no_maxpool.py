@@ -1,8 +1,10 @@
 """No max pooling may take part in the output: downsample with strided or dilated convolutions instead.
 
 Every spelling counts: nn.MaxPool1d/2d/3d, F.max_pool2d, adaptive and
-fractional max pools, and a maximum taken over spatial positions
-(x.amax((2, 3)), x.max(dim=-1) over a flattened map).  A maximum over
+fractional max pools, a maximum taken over spatial positions
+(x.amax((2, 3)), x.max(dim=-1) over a flattened map), and one written by
+hand as the elementwise maximum of shifted slices
+(torch.maximum(x[..., ::2, ::2], x[..., 1::2, ::2]) ...).  A maximum over
 channels is not pooling, and a max pool whose result is thrown away does not
 take part in the output.  The eval-mode pass is judged as well as the
 training step.
@@ -30,7 +32,12 @@ def _max_pool(op: Op) -> str | None:
 
 def check(trace: Trace, options: Options) -> Verdict:
     pools = [(op, how) for op in trace.ops if (how := _max_pool(op))]
-    findings: list[Finding] = [op_finding(trace, op, f"{where(trace, op)} is {how}") for op, how in pools if used(op)]
+    # One pool may take several maxima (over rows, then columns; of four shifted slices, pairwise): a maximum
+    # feeding straight into another is part of it, and the pool is reported once, where it ends.
+    feeding = {i for op, _ in pools if used(op) for i in op.inputs}
+    findings: list[Finding] = [
+        op_finding(trace, op, f"{where(trace, op)} is {how}") for op, how in pools if used(op) and op.id not in feeding
+    ]
     if findings:
         return Verdict(
             False,

@@ -31,6 +31,25 @@ class Recorded:
     func: str = ""
 
 
+@dataclass(frozen=True)
+class Window:
+    """Which positions of an earlier map a tensor holds, when it was sliced out of it.
+
+    ``x[:, :, 1::2]`` holds the map's odd rows: steps 2, offset 1 in that
+    dimension.  An elementwise combination of slices of one map (the four
+    shifted slices of a hand-written 2×2 pool) holds several offsets at once;
+    how far they spread is the window they combine.
+    """
+
+    source: int  # the node of the map
+    steps: tuple[int, ...]  # per dimension: the spacing of the positions kept
+    offsets: frozenset[tuple[int, ...]]  # per slice combined: its first position in each dimension
+
+    def spread(self) -> tuple[int, ...]:
+        """Per dimension, how many positions lie between the first and the last slice's first position."""
+        return tuple(max(o[d] for o in self.offsets) - min(o[d] for o in self.offsets) for d in range(len(self.steps)))
+
+
 @dataclass
 class Node:
     id: int
@@ -46,6 +65,7 @@ class Node:
     recorded: Recorded | None = None
     receptive_field: tuple[int, ...] | None = None
     jump: tuple[int, ...] | None = None
+    window: Window | None = None  # for slices of a map and their elementwise combinations
     macs: int = 0  # for the whole batch
     attrs: dict[str, Any] = field(default_factory=dict)  # facts the analyses need (conv windows, reduced dims)
 

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import torch
 from torch.utils._pytree import tree_leaves
 
-from archcheck.records import CHANNEL, SPACE, OpKind
+from archcheck.records import CHANNEL, SPACE, OpKind, Shape
 from archcheck.tracing import layout
 from archcheck.tracing.layout import Dims
 
@@ -282,6 +282,38 @@ def describe_pool(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts
     return Description("pool", attrs, [x], x)
 
 
+# Elementwise maxima: of shifted slices of one map, a max pool written by hand.
+ELEMENTWISE_MAX = {"maximum", "fmax", "max"}  # max: torch.max(a, b)
+
+
+def describe_window_max(
+    name: str,
+    x: torch.Tensor,
+    facts: Facts,
+    map_shape: Shape,
+    spatial: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+) -> Description | None:
+    """``torch.maximum`` of slices of one map at different offsets: a max pool over the window they span."""
+    x_dims = facts.dims(x)
+    if x_dims is None or not any(k > 1 for k in kernel):
+        return None
+    attrs = {
+        "form": name,
+        "mode": "max",
+        "adaptive": False,
+        "kernel": tuple(kernel),
+        "stride": tuple(stride),
+        "padding": (0,) * len(kernel),
+        "dilation": (1,) * len(kernel),
+        "in_spatial": tuple(int(map_shape[d]) for d in spatial),
+        "spatial": tuple(layout.dim_roles(x_dims[d]) for d in spatial),
+        "extent": tuple(kernel),
+    }
+    return Description("pool", attrs, [x], x)
+
+
 # -- reductions -------------------------------------------------------------------------------------------
 
 _REDUCTIONS = {
@@ -519,6 +551,26 @@ def _transposed(call: _Call) -> Dims:
     return layout.permuted(call.dims, order)
 
 
+def slice_window(bound: dict[str, Any], shape: Sequence[int]) -> tuple[int, int, int]:
+    """aten.slice's (dimension, first index, step), a negative or missing start resolved against ``shape``."""
+    dim = int(bound.get("dim") or 0) % len(shape)
+    start = bound.get("start")
+    start = 0 if start is None else int(start)
+    return dim, max(start + shape[dim], 0) if start < 0 else min(start, shape[dim]), int(bound.get("step") or 1)
+
+
+def _strided(call: _Call) -> Dims | None:
+    """``x[:, :, ::2]`` and ``x[:, :, 1::2]`` subsample the whole map (every step-th row); other slices crop it."""
+    if len(call.out) != len(call.shape):
+        return None
+    dim, start, step = slice_window(call.bound, call.shape)
+    if step > 1 and start < step and call.out[dim] == -(-(call.shape[dim] - start) // step):
+        dims = list(call.dims)
+        dims[dim] = layout.resized(call.dims, dim, call.out[dim])
+        return tuple(dims)
+    return layout.sliced(call.dims, call.shape, call.out)
+
+
 def _selected(call: _Call) -> Dims | None:
     if len(call.out) != len(call.shape) - 1:
         return None
@@ -592,11 +644,12 @@ _LAYOUTS: dict[str, Callable[[_Call], Dims | None]] = {
     **dict.fromkeys(
         # split and chunk make every piece at once: each is a slice
         (
-            *("slice", "narrow", "slice_copy", "index", "index_select", "gather", "take_along_dim"),
+            *("narrow", "index", "index_select", "gather", "take_along_dim"),
             *("split", "split_with_sizes", "unsafe_split", "chunk", "tensor_split"),
         ),
         lambda call: layout.sliced(call.dims, call.shape, call.out) if len(call.out) == len(call.shape) else None,
     ),
+    **dict.fromkeys(("slice", "slice_copy"), _strided),
     # unbind (``for row in x``) makes every row at once: each is what select makes of one
     **dict.fromkeys(("select", "select_copy", "unbind", "unbind_copy"), _selected),
     "pixel_unshuffle": _unshuffled,

@@ -35,7 +35,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from archcheck.records import CONSTANT, INPUT, WEIGHT, Location, ModuleCall, Operand, Shape
 from archcheck.tracing import layout, meta, ops
-from archcheck.tracing.graph import Node, Recorded, widest, window_through
+from archcheck.tracing.graph import Node, Recorded, Window, widest, window_through
 from archcheck.tracing.layout import Dims
 from archcheck.tracing.sites import construction_site, recording_construction_sites
 from archcheck.tracing.sources import is_user_code, user_location
@@ -269,6 +269,11 @@ class Recorder(_Mode):
             or ops.output_dims(name, func, args, kwargs, out, self)
             or layout.default_dims(tuple(out.shape))
         )
+        node.window = self._window(name, func, args, kwargs, out)
+        if node.window is not None and name not in ("slice", "slice_copy"):
+            node.dims = self._combined_dims(node.window, tuple(out.shape)) or node.dims
+        if described is None and node.window is not None and name in ops.ELEMENTWISE_MAX:
+            described = self._window_max(node, name, args)
         self._follow_weighting(node, name, args, kwargs, described)
         described = node.attrs.pop("product", described)  # a weighted sum is a product first, a reduction second
         if described is not None:
@@ -281,6 +286,66 @@ class Recorder(_Mode):
             )
         self._receptive_field(node, func, args, kwargs, described)
         node.macs = ops.macs(name, func, args, kwargs, out)
+
+    def _window(self, name: str, func: Any, args: tuple, kwargs: dict, out: torch.Tensor) -> Window | None:
+        """Which positions of an earlier map a slice, or an elementwise combination of slices, holds."""
+        tensors = [t for t in args if isinstance(t, torch.Tensor)]
+        if name in ("slice", "slice_copy") and tensors and tensors[0].dim() == out.dim():
+            x = tensors[0]
+            whole = self._window_of(x) or Window(self.producers_of(x)[-1], (1,) * x.dim(), frozenset({(0,) * x.dim()}))
+            dim, start, step = ops.slice_window(ops.bind(func, args, kwargs), tuple(x.shape))
+            steps = tuple(s * step if d == dim else s for d, s in enumerate(whole.steps))
+            offsets = frozenset(
+                tuple(o + start * whole.steps[d] if d == dim else o for d, o in enumerate(offset))
+                for offset in whole.offsets
+            )
+            return Window(whole.source, steps, offsets)
+        if name in ops.COMBINING | ops.ELEMENTWISE_MAX and len(tensors) >= 2:
+            windows = [self._window_of(t) if t.shape == out.shape else None for t in tensors]
+            first = windows[0]
+            if first is not None and all(
+                w is not None and (w.source, w.steps) == (first.source, first.steps) for w in windows
+            ):
+                return Window(first.source, first.steps, frozenset().union(*(w.offsets for w in windows if w)))
+        return None
+
+    def _combined_dims(self, window: Window, shape: Shape) -> Dims | None:
+        """Crops of a map combined at offsets that together reach every position (``x[:, :, 1:] + x[:, :, :-1]``)
+        hold the whole map, smaller, as a convolution without padding does."""
+        source = self.nodes[window.source]
+        if source.dims is None or source.shape is None or len(source.shape) != len(shape):
+            return None
+        for d, (size, out, step) in enumerate(zip(source.shape, shape, window.steps)):
+            first, last = min(o[d] for o in window.offsets), max(o[d] for o in window.offsets)
+            if out != size and not (first < step and last + (out - 1) * step >= size - step):
+                return None
+        return tuple(
+            dim if out == size else layout.resized(source.dims, d, out)
+            for d, (dim, size, out) in enumerate(zip(source.dims, source.shape, shape))
+        )
+
+    def _window_of(self, tensor: torch.Tensor) -> Window | None:
+        producers = self.producers_of(tensor)
+        return self.nodes[producers[-1]].window if producers else None
+
+    def _window_max(self, node: Node, name: str, args: tuple) -> ops.Description | None:
+        """An elementwise maximum of slices of one map at different offsets is a max pool written by hand."""
+        assert node.window is not None
+        source = self.nodes[node.window.source]
+        if source.dims is None or source.shape is None or len(source.shape) != len(node.window.steps):
+            return None
+        spatial = [d for d, dim in enumerate(source.dims) if "space" in layout.dim_roles(dim)]
+        spread = node.window.spread()
+        x = next(t for t in args if isinstance(t, torch.Tensor))
+        return ops.describe_window_max(
+            name,
+            x,
+            self,
+            source.shape,
+            spatial,
+            [spread[d] + 1 for d in spatial],
+            [node.window.steps[d] for d in spatial],
+        )
 
     def _masking(self, name: str, args: tuple) -> ops.Description | None:
         """An activation multiplied by (or masked with) random values that do not depend on the input: dropout."""
@@ -397,6 +462,8 @@ class Recorder(_Mode):
         incoming = widest(fields)  # type: ignore[arg-type]
         if incoming is None:
             return
+        if node.window is not None and self._window_field(node, described):
+            return
         field, jump = incoming
         n = len(field)
         if described is not None and described.kind in ("conv", "pool", "reduce"):
@@ -428,6 +495,24 @@ class Recorder(_Mode):
             before, after = tuple(args[0].shape[-n:]), node.shape[-n:]
             jump = tuple(max(j * b // a, 1) if a else j for j, b, a in zip(jump, before, after))
         node.receptive_field, node.jump = field, jump
+
+    def _window_field(self, node: Node, described: ops.Description | None) -> bool:
+        """Slices keep the map's field and multiply its jump by their step; slices combined at different
+        offsets (``x[..., 1:] + x[..., :-1]``, a hand-written pool) widen it by the offsets' spread."""
+        assert node.window is not None
+        source = self.nodes[node.window.source]
+        if source.receptive_field is None or source.jump is None:
+            return False
+        n = len(source.receptive_field)
+        lead = len(node.window.steps) - n
+        if lead < 0:
+            return False
+        spread, steps = node.window.spread()[lead:], node.window.steps[lead:]
+        if described is not None and described.kind in ("conv", "pool", "reduce"):
+            described.attrs["in_receptive_field"] = source.receptive_field
+        node.receptive_field = tuple(r + s * j for r, s, j in zip(source.receptive_field, spread, source.jump))
+        node.jump = tuple(j * s for j, s in zip(source.jump, steps))
+        return True
 
     # -- where tensors come from -----------------------------------------------------------------------------
 
