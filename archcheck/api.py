@@ -216,11 +216,9 @@ def check(model: nn.Module, *, config: str | Path | None = None, **settings: Any
     ``config`` reads ``[tool.archcheck]`` (and its presets) from that pyproject.toml
     first.  A bad setting raises ``errors.BadSetting`` naming it and what is allowed.
     """
-    import copy
-
     import torch
 
-    from archcheck.tracing.step import trace_model
+    from archcheck.tracing.step import copy_to_trace, trace_model
 
     source = Source("argument", "archcheck.check")
     for key, value in settings.items():
@@ -234,7 +232,7 @@ def check(model: nn.Module, *, config: str | Path | None = None, **settings: Any
     parameter = next(iter(model.parameters()), None)
     device = parameter.device.type if parameter is not None else "cpu"
     with torch.device(device):
-        trace = trace_model(copy.deepcopy(model), type(model).__name__, None, resolved.request(path=""), device=device)
+        trace = trace_model(copy_to_trace(model), type(model).__name__, None, resolved.request(path=""), device=device)
     return report_of(trace, resolved, trace.location.file if trace.location else _defining_file(model))
 
 

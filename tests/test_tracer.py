@@ -234,3 +234,20 @@ def test_the_meta_device_gives_the_verdicts_of_real_tensors(name: str) -> None:
     assert {r.id: r.passed for r in on_meta.rules} == {r.id: r.passed for r in on_cpu.rules}
     assert on_meta.macs == on_cpu.macs
     assert [layer.receptive_field for layer in on_meta.layers] == [layer.receptive_field for layer in on_cpu.layers]
+
+
+def test_a_lazy_model_is_checked_in_process_and_left_unmaterialised() -> None:
+    model = nn.Sequential(
+        nn.LazyConv2d(8, 3),  # 1*8*9 + 8 = 80 once it has seen the grey input
+        nn.LazyBatchNorm2d(),  # 16
+        nn.ReLU(),
+        nn.Dropout(0.1),
+        nn.LazyConv2d(10, 1),  # 8*10 + 10 = 90
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+    )
+    report = api.check(model)
+    assert report.error is None and report.notes == []  # materialising the parameters is not a model operation
+    assert report.params is not None and report.params.total == 186
+    assert all(result.passed for result in report.rules), [r.message for r in report.rules if not r.passed]
+    assert isinstance(model[0].weight, nn.parameter.UninitializedParameter)  # the check ran on a copy

@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
@@ -222,6 +223,8 @@ class Recorder(_Mode):
     def _record(self, func: Any, args: tuple, kwargs: dict, out: Any) -> None:
         name = _aten_name(func)
         inputs = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        if any(isinstance(t, UninitializedParameter | UninitializedBuffer) for t in inputs):
+            return  # a lazy module materialising its parameters: bookkeeping, not part of the computation
         reads = [] if name in ops.SHAPE_ONLY else inputs[1:] if name in ops.OVERWRITES else inputs
         parents = tuple(dict.fromkeys(p for t in reads for p in self.producers_of(t)))
         outputs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]

@@ -11,12 +11,14 @@ everywhere was computed and thrown away, or multiplied by zero.
 from __future__ import annotations
 
 import contextlib
+import copy
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 from archcheck import errors
 from archcheck.phrasing import listed, plural
@@ -26,6 +28,18 @@ from archcheck.tracing.graph import reaching, recorded_inputs
 from archcheck.tracing.parameters import count_parameters
 from archcheck.tracing.recorder import Recorder
 from archcheck.tracing.sites import construction_site
+
+
+def copy_to_trace(model: nn.Module) -> nn.Module:
+    """A copy to trace, so that the step leaves ``model`` as it was; a lazy module's parameters that are not
+    materialised yet (which cannot be copied) stay unmaterialised in the copy."""
+    memo: dict[int, Any] = {}
+    for tensor in (*model.parameters(), *model.buffers()):
+        if isinstance(tensor, UninitializedParameter):
+            memo[id(tensor)] = UninitializedParameter(requires_grad=tensor.requires_grad)
+        elif isinstance(tensor, UninitializedBuffer):
+            memo[id(tensor)] = UninitializedBuffer(requires_grad=tensor.requires_grad)
+    return copy.deepcopy(model, memo)
 
 
 def trace_model(
