@@ -531,7 +531,13 @@ class Recorder(_Mode):
         """The nodes whose values ``tensor`` holds: its producer, and a later in-place write into its storage."""
         found = []
         producer = self.producers.get(tensor)
-        if producer is not None and tensor.requires_grad and tensor.is_leaf and self.nodes[producer].name != "weight":
+        if (
+            producer is not None
+            and tensor.requires_grad
+            and tensor.is_leaf
+            and tensor._base is None  # a view of an activation made under no_grad is a leaf too
+            and self.nodes[producer].name != "weight"
+        ):
             producer = None  # a parameter created in forward (nn.Linear(...)(x)): learned from now on
         key = _storage(tensor)
         writer = self.writers.get(key) if key is not None else None
