@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -251,3 +252,30 @@ def test_a_lazy_model_is_checked_in_process_and_left_unmaterialised() -> None:
     assert report.params is not None and report.params.total == 186
     assert all(result.passed for result in report.rules), [r.message for r in report.rules if not r.passed]
     assert isinstance(model[0].weight, nn.parameter.UninitializedParameter)  # the check ran on a copy
+
+
+class _NumpyHead(nn.Module):
+    """A conv body whose head is computed in NumPy from the activations, optionally with a learned weight."""
+
+    def __init__(self, learned: bool) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.1), nn.Conv2d(8, 10, 1)
+        )
+        self.fc = nn.Linear(10 * 26 * 26, 10) if learned else None
+
+    def forward(self, x):
+        x = self.body(x)
+        flat = x.detach().numpy().reshape(x.shape[0], -1)
+        matrix = self.fc.weight.detach().numpy().T if self.fc is not None else np.ones((flat.shape[1], 10), "float32")
+        return x.mean((2, 3)) + torch.from_numpy(flat @ matrix)
+
+
+def test_a_layer_computed_in_numpy_from_the_activations_is_seen_leaving_and_coming_back() -> None:
+    learned = api.check(_NumpyHead(learned=True))
+    no_linear = learned.rule("no-linear")
+    assert not no_linear.passed and "computed outside torch (NumPy or Python) with fc.weight" in no_linear.message
+    assert any("made from activations taken out of torch" in note for note in learned.notes)
+    constant = api.check(_NumpyHead(learned=False))  # a fixed projection is not a layer (as with a torch constant)
+    assert constant.rule("no-linear").passed
+    assert any("made from activations taken out of torch" in note for note in constant.notes)

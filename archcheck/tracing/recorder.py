@@ -58,6 +58,8 @@ _HIDDEN_PRODUCTS = {
 _DENSE_MODULES = (nn.Linear, nn.Bilinear)
 # x - p summed is linear in x only through a nonlinearity ((x - p) ** 2); x * w summed is linear as it is.
 _DIFFERENCES = {"sub", "sub_", "rsub", "add", "add_"}
+# Tensor methods that hand an activation's values to Python or NumPy, where the dispatcher cannot follow them.
+_EXPORTS = {"numpy", "tolist", "__array__"}
 _DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
 
 
@@ -91,6 +93,9 @@ class Recorder(_Mode):
         self.call_counts: dict[int, int] = {}
         self.unreadable: list[str] = []
         self.hidden: list[str] = []
+        self.exports: list[int] = []  # nodes whose values left torch (Tensor.numpy(), .tolist())
+        self.exported_weights: dict[str, Operand] = {}  # learned tensors whose values left torch, by name
+        self.imported: list[str] = []  # tensors made outside torch from activations that left it
         self.local = threading.local()
         self.spatial = max(inputs.dim() - 2, 0)
         self.input_node = self._leaf(
@@ -245,7 +250,9 @@ class Recorder(_Mode):
             node.attrs["keep"] = _keep_probability(func, args, kwargs) or next(
                 (self.nodes[p].attrs["keep"] for p in parents if "keep" in self.nodes[p].attrs), None
             )
-        if depends and outputs:
+        if not depends and name in ("lift_fresh", "lift_fresh_copy") and outputs:
+            self._imported(node, outputs[0])
+        if node.depends_on_input and outputs:
             self._describe(node, func, args, kwargs, outputs[0])
         elif name in ops.MASKING and outputs:
             self._constant_masking(node, args)
@@ -349,6 +356,34 @@ class Recorder(_Mode):
             [spread[d] + 1 for d in spatial],
             [node.window.steps[d] for d in spatial],
         )
+
+    def exported(self, tensor: torch.Tensor) -> None:
+        """Values left torch (to NumPy or Python): what comes back may be computed from them."""
+        if self.dims(tensor) is not None:
+            self.exports.extend(self.producers_of(tensor))
+        elif self._learned(tensor):
+            name = next(n for p in self.producers_of(tensor) if (n := self.nodes[p].learned))
+            self.exported_weights[name] = Operand(tuple(tensor.shape), WEIGHT, name)
+
+    def _imported(self, node: Node, out: torch.Tensor) -> None:
+        """A tensor made from NumPy or Python values (torch.from_numpy, torch.tensor) after activations left
+        torch, holding one row per sample: computed outside torch, from the activations and -- when a learned
+        tensor left torch too -- from it, which is a layer no rule can see into."""
+        batch = self.nodes[self.input_node].shape
+        if not self.exports or not batch or out.dim() == 0 or out.shape[0] != batch[0]:
+            return
+        node.inputs = tuple(dict.fromkeys(self.exports))
+        node.depends_on_input = True
+        node.dims = layout.default_dims(tuple(out.shape))
+        self.imported.append(f"a tensor of shape {tuple(out.shape)}")
+        if self.exported_weights:
+            node.recorded = Recorded(
+                "product",
+                {"form": "computed outside torch (NumPy or Python)", "contracted": ("channel",), "kept": ()},
+                [Operand(tuple(out.shape), INPUT), *self.exported_weights.values()],
+                self._location(),
+                "torch.from_numpy / torch.tensor of values taken out of torch",
+            )
 
     def _masking(self, name: str, args: tuple) -> ops.Description | None:
         """An activation multiplied by (or masked with) random values that do not depend on the input: dropout."""
@@ -713,6 +748,8 @@ class _Labels(TorchFunctionMode):
             self.local.label = _python_name(func)
             if getattr(func, "__name__", "") in _DROPOUTS and getattr(func, "__module__", "") == "torch.nn.functional":
                 self.recorder.inert_dropout(func, args, kwargs or {})
+            if getattr(func, "__name__", "") in _EXPORTS and args and isinstance(args[0], torch.Tensor):
+                self.recorder.exported(args[0])
         try:
             return func(*args, **(kwargs or {}))
         finally:

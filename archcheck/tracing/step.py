@@ -230,6 +230,12 @@ def _recorder_notes(recorder: Recorder) -> list[str]:
             f"{listed(list(dict.fromkeys(recorder.hidden)), most=3)} computed where the dispatcher could not see"
             " (a thread started before the check, or a disabled recorder): followed through autograd and the module's kind"
         )
+    if recorder.imported:
+        notes.append(
+            f"{listed(list(dict.fromkeys(recorder.imported)), most=3)} was made from activations taken out of"
+            " torch (Tensor.numpy(), .tolist()): what was computed outside torch is invisible to every rule,"
+            " and autograd cannot train through it"
+        )
     if recorder.unregistered:
         names = sorted({name for name, _ in recorder.unregistered.values()})
         size = sum(count for _, count in recorder.unregistered.values())
