@@ -279,3 +279,27 @@ def test_a_layer_computed_in_numpy_from_the_activations_is_seen_leaving_and_comi
     constant = api.check(_NumpyHead(learned=False))  # a fixed projection is not a layer (as with a torch constant)
     assert constant.rule("no-linear").passed
     assert any("made from activations taken out of torch" in note for note in constant.notes)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "learned", "passes"),
+    [
+        (torch.full((10, 1, 7, 7), 1 / 49), False, True),  # a fixed average over the whole 7×7 map: GAP
+        (torch.ones(10, 1, 7, 7), False, True),  # a fixed sum over it: GAP up to a constant, as x.sum((2, 3))
+        (torch.rand(10, 1, 7, 7), False, False),  # a fixed weighting, not an average
+        (torch.full((10, 1, 7, 7), 1 / 49), True, False),  # a learned one starts uniform but is trained away
+        (torch.full((10, 1, 3, 3), 1 / 9), False, False),  # a 3×3 window of the map, not all of it
+    ],
+)
+def test_a_fixed_uniform_depthwise_kernel_over_the_whole_map_is_a_global_average(kernel, learned, passes) -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(1, 10, 3, padding=1), nn.BatchNorm2d(10), nn.Dropout(0.1))
+            self.kernel = nn.Parameter(kernel) if learned else kernel
+
+        def forward(self, x):
+            x = F.max_pool2d(self.body(x), 4)  # 7×7
+            return F.conv2d(x, self.kernel, groups=10).flatten(1)[:, :10]
+
+    assert api.check(Net()).rule("gap").passed is passes

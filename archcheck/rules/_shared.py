@@ -151,6 +151,11 @@ def global_average(op: Op) -> str | None:
         whole = attrs["adaptive"] or all(k - p >= n for k, p, n in zip(attrs["kernel"], attrs["padding"], spatial))
         if positions_only and whole and all(n == 1 for n in out) and math.prod(spatial) > 1:
             return f"{size(spatial)} → {size(out)}"
+    if op.kind == "conv" and attrs["averaging"] and attrs["groups"] == attrs["in_channels"] == attrs["out_channels"]:
+        spatial = attrs["in_spatial"]  # a depthwise convolution with a fixed uniform kernel over the whole map
+        whole = all(k >= n and p == 0 for k, n, p in zip(attrs["extent"], spatial, attrs["padding"]))
+        if whole and set(attrs["channel_roles"]) <= {CHANNEL} and math.prod(spatial) > 1:
+            return f"{size(spatial)} → 1×1"
     if op.kind == "reduce" and attrs["mode"] in ("mean", "sum"):
         shape, layout = attrs["in_shape"], attrs["layout"]
         reduced = [d for d in attrs["dims"] if shape[d] > 1]

@@ -4,7 +4,8 @@ GAP replaces the large dense classifier head: it is what lets a small CNN
 classify without fully connected layers.  Any way of writing it counts
 (AdaptiveAvgPool2d(1), an AvgPool whose window covers the whole map,
 x.mean((2, 3)), x.flatten(2).mean(-1), x.view(b, c, -1).mean(-1),
-torch.einsum('bchw->bc', x) / (h * w), a global sum) -- as long as its result
+torch.einsum('bchw->bc', x) / (h * w), a global sum, a depthwise convolution
+with a fixed uniform kernel as large as the map) -- as long as its result
 is part of the output.  A global max pool, an average that leaves more than
 1×1 or misses part of the map, an "average" of a map that is already 1×1, and
 a pool computed on the side (kept for plotting while the logits come from
@@ -75,7 +76,7 @@ def _near_miss(op: Op) -> str | None:
 
 
 def check(trace: Trace, options: Options) -> Verdict:
-    pooling = [op for op in trace.ops if op.kind in ("pool", "reduce")]
+    pooling = [op for op in trace.ops if op.kind in ("pool", "reduce", "conv")]
     found = [(op, how) for op in pooling if (how := global_average(op))]
     counted = [(op, how) for op, how in found if used(op)]
     if counted:

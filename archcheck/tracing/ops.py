@@ -240,8 +240,17 @@ def describe_conv(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts
         "window_roles": _roles_of(x_dims, window),
         "kept": layout.union([x_dims[0], *(x_dims[d] for d in kept_space)]),
         "extent": extent,
+        "averaging": _averaging_kernel(weight),
     }
     return Description("conv", attrs, [x, weight], x)
+
+
+def _averaging_kernel(weight: torch.Tensor) -> bool:
+    """A fixed kernel whose every entry is the same positive number: the window's average (or sum)."""
+    if weight.requires_grad or weight.is_meta or weight.numel() == 0:
+        return False
+    flat = weight.detach().flatten(1)
+    return bool((flat == flat[:, :1]).all() and (flat[:, 0] > 0).all())
 
 
 # -- pooling ----------------------------------------------------------------------------------------------
