@@ -303,3 +303,32 @@ def test_a_fixed_uniform_depthwise_kernel_over_the_whole_map_is_a_global_average
             return F.conv2d(x, self.kernel, groups=10).flatten(1)[:, :10]
 
     assert api.check(Net()).rule("gap").passed is passes
+
+
+class _HiddenHead(nn.Module):
+    """The recorder switched off around the head: only autograd sees what it computes."""
+
+    def __init__(self, dense: bool) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.1))
+        self.fc = nn.Linear(8 * 26 * 26, 10) if dense else None
+        self.head = nn.Conv2d(8, 10, 1)
+
+    def forward(self, x):
+        from torch.utils._python_dispatch import _disable_current_modes
+
+        x = self.body(x)
+        with _disable_current_modes():
+            if self.fc is not None:
+                return x.flatten(1) @ self.fc.weight.t() + self.fc.bias
+            return self.head(x).mean((2, 3))
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_a_head_computed_with_the_recorder_switched_off_is_followed_through_autograd(dense: bool) -> None:
+    report = api.check(_HiddenHead(dense))
+    assert any("computed where the dispatcher could not see" in note for note in report.notes)
+    no_linear = report.rule("no-linear")
+    assert no_linear.passed is not dense, no_linear.message
+    if dense:
+        assert "a hidden matrix product" in no_linear.message

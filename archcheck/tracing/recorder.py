@@ -619,7 +619,7 @@ class Recorder(_Mode):
                 known[id(value.grad_fn)] = node_id
         inputs: set[int] = set()
         products = False
-        learned = False
+        learned: list[Operand] = []
         stack, seen = [tensor.grad_fn], set[int]()
         while stack and len(seen) < 10_000:
             function = stack.pop()
@@ -634,7 +634,8 @@ class Recorder(_Mode):
             variable = getattr(function, "variable", None)
             if isinstance(variable, torch.Tensor):
                 inputs.update(self.producers_of(variable))
-                learned = True  # autograd accumulates only into tensors that require grad: learned ones
+                # autograd accumulates only into tensors that require grad: learned ones
+                learned.append(Operand(tuple(variable.shape), WEIGHT, self._learned_name(variable)))
                 continue
             stack.extend(next_function for next_function, _ in function.next_functions)
         parents = tuple(sorted(inputs))
@@ -655,7 +656,7 @@ class Recorder(_Mode):
             node.recorded = Recorded(
                 "product",
                 {"form": "a matrix product hidden from the recorder", "contracted": ("channel",), "kept": ()},
-                [Operand(tuple(tensor.shape), INPUT)],
+                [Operand(tuple(tensor.shape), INPUT), *learned],
                 self._location(),
                 "a hidden matrix product",
             )

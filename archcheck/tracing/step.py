@@ -59,10 +59,10 @@ def trace_model(
     if primary is None:
         raise errors.BadOutput(returned=_describe_output(output))
     nodes = recorder.nodes
+    produced = recorder.producers_of(primary)  # an output made where the recorder could not see is followed here
     notes = _recorder_notes(recorder)
     contributions = _backward(recorder, primary, device, notes)
     batch = request.batch_size
-    produced = recorder.producers_of(primary)
     if all(nodes[node].name == "constant" for node in produced):  # no recorded operation made the output
         raise errors.HiddenOutput()
     ops = _ops(recorder, reaching(nodes, produced), contributions, batch)
