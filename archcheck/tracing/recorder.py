@@ -34,7 +34,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.weak import WeakIdKeyDictionary
 
-from archcheck.records import CONSTANT, INPUT, WEIGHT, Location, ModuleCall, Operand, Shape
+from archcheck.records import CONSTANT, INPUT, SPACE, WEIGHT, Location, ModuleCall, Operand, Shape
 from archcheck.tracing import layout, meta, ops
 from archcheck.tracing.graph import Node, Recorded, Window, widest, window_through
 from archcheck.tracing.layout import Dims
@@ -344,7 +344,7 @@ class Recorder(_Mode):
         source = self.nodes[node.window.source]
         if source.dims is None or source.shape is None or len(source.shape) != len(node.window.steps):
             return None
-        spatial = [d for d, dim in enumerate(source.dims) if "space" in layout.dim_roles(dim)]
+        spatial = [d for d, dim in enumerate(source.dims) if SPACE in layout.dim_roles(dim)]
         spread = node.window.spread()
         x = next(t for t in args if isinstance(t, torch.Tensor))
         return ops.describe_window_max(
@@ -518,7 +518,7 @@ class Recorder(_Mode):
                 size
                 for d in described.attrs["dims"]
                 for roles, size in (self.dims(described.activation) or ())[d]
-                if "space" in roles
+                if SPACE in roles
             ]
             if len(extents) == n:
                 field, jump = window_through(field, jump, tuple(extents), tuple(extents))
