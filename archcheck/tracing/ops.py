@@ -276,16 +276,34 @@ def describe_pool(name: str, func: Any, args: Sequence[Any], kwargs: dict, facts
         stride = _ints(bound["stride"], n) or kernel
         padding = _ints(bound["padding"], n) or (0,) * n
         dilation = _ints(bound.get("dilation"), n) or (1,) * n
+    spatial = tuple(layout.dim_roles(d) for d in x_dims[-n:])
+    mode = "avg" if "avg" in name else "max"
+    return _pool(name, mode, adaptive, kernel, stride, padding, dilation, in_spatial, spatial, x)
+
+
+def _pool(
+    form: str,
+    mode: str,
+    adaptive: bool,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+    in_spatial: tuple[int, ...],
+    spatial: tuple[Any, ...],
+    x: torch.Tensor,
+) -> Description:
+    """What the rules read of any pooling, however it was spelled."""
     attrs = {
-        "form": name,
-        "mode": "avg" if "avg" in name else "max",
+        "form": form,
+        "mode": mode,
         "adaptive": adaptive,
         "kernel": kernel,
         "stride": stride,
         "padding": padding,
         "dilation": dilation,
         "in_spatial": in_spatial,
-        "spatial": tuple(layout.dim_roles(d) for d in x_dims[-n:]),
+        "spatial": spatial,
         "extent": tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel)),
     }
     return Description("pool", attrs, [x], x)
@@ -308,19 +326,19 @@ def describe_window_max(
     x_dims = facts.dims(x)
     if x_dims is None or not any(k > 1 for k in kernel):
         return None
-    attrs = {
-        "form": name,
-        "mode": "max",
-        "adaptive": False,
-        "kernel": tuple(kernel),
-        "stride": tuple(stride),
-        "padding": (0,) * len(kernel),
-        "dilation": (1,) * len(kernel),
-        "in_spatial": tuple(int(map_shape[d]) for d in spatial),
-        "spatial": tuple(layout.dim_roles(x_dims[d]) for d in spatial),
-        "extent": tuple(kernel),
-    }
-    return Description("pool", attrs, [x], x)
+    n = len(kernel)
+    return _pool(
+        name,
+        "max",
+        False,
+        tuple(kernel),
+        tuple(stride),
+        (0,) * n,
+        (1,) * n,
+        tuple(int(map_shape[d]) for d in spatial),
+        tuple(layout.dim_roles(x_dims[d]) for d in spatial),
+        x,
+    )
 
 
 # -- reductions -------------------------------------------------------------------------------------------
