@@ -6,11 +6,13 @@ Used by the trainer (validation each epoch, the test set once at the end), by
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .data import Split, as_layout, batches, prepare
 from .model import Net
@@ -62,12 +64,33 @@ def predict(model: nn.Module, x: torch.Tensor, tta: bool, channels_last: bool) -
     return (probs / (2 + len(TTA_SHIFTS))).log()
 
 
+def folded_for_inference(model: nn.Module) -> nn.Module:
+    """An eval-mode copy of ``model`` in which each BatchNorm that directly follows a convolution
+    in an ``nn.Sequential`` is folded into that convolution's weight and bias.
+
+    In eval mode BatchNorm is a fixed per-channel affine map, so the copy computes the same
+    function (to float rounding) with one pass over each map fewer: evaluation with test-time
+    augmentation takes half the time on the 2-core CPU (README.md). ``model`` is unchanged.
+    """
+    folded = copy.deepcopy(model).eval()
+    for module in folded.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        for i in range(len(module) - 1):
+            conv, norm = module[i], module[i + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats:
+                module[i], module[i + 1] = fuse_conv_bn_eval(conv, norm), nn.Identity()
+    return folded
+
+
 @torch.inference_mode()
 def evaluate(
-    model: nn.Module, split: Split, tta: bool = False, channels_last: bool = False, batch_size: int = 2500
+    model: nn.Module, split: Split, tta: bool = False, channels_last: bool = False, batch_size: int = 1000
 ) -> Evaluation:
     """Accuracy and loss of ``model`` in eval mode on ``split`` (already on the model's device)."""
-    model.eval()
+    model = folded_for_inference(model)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     correct = torch.zeros(10, dtype=torch.long, device=split.labels.device)
     total_loss = torch.zeros((), device=split.labels.device)
     for images, labels in batches(split, batch_size):

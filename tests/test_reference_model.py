@@ -15,7 +15,7 @@ from torch import nn
 
 import archcheck
 from reference_model.augment import AugmentConfig, augment
-from reference_model.evaluation import parameter_count, predict
+from reference_model.evaluation import folded_for_inference, parameter_count, predict
 from reference_model.model import Net
 from reference_model.tiny import TinyNet
 
@@ -115,3 +115,19 @@ def test_tta_averages_the_image_and_its_four_one_pixel_shifts() -> None:
     expected = torch.stack([model(v).softmax(1) for v in views]).mean(0).log()
     torch.testing.assert_close(predict(model, x, tta=True, channels_last=False), expected)
     torch.testing.assert_close(predict(model, x, tta=False, channels_last=False), model(x).log_softmax(1))
+
+
+@pytest.mark.parametrize("model_class", [Net, TinyNet])
+def test_folded_copy_computes_what_the_model_computes_in_eval_mode(model_class: type[nn.Module]) -> None:
+    torch.manual_seed(0)
+    model = model_class()
+    for _ in range(3):  # running statistics away from their initial 0 and 1
+        model(torch.rand(64, 1, 28, 28) * 3)
+    weights = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    folded = folded_for_inference(model)
+    assert not any(isinstance(module, nn.BatchNorm2d) for module in folded.modules())  # each one was folded
+    assert model.training  # the model itself is left as it was: still training, the same weights
+    torch.testing.assert_close(model.state_dict(), weights)
+    x = torch.rand(16, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), model.eval()(x), atol=1e-5, rtol=1e-4)
