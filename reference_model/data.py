@@ -105,7 +105,7 @@ def load_mnist(root: Path, download: bool = False) -> tuple[Split, Split]:
 
 
 def _download(root: Path) -> None:
-    from torchvision.datasets import MNIST  # only downloading needs torchvision
+    from torchvision.datasets import MNIST  # type: ignore[import-untyped]  # only downloading needs torchvision
 
     try:
         for train in (True, False):

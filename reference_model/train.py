@@ -14,7 +14,7 @@ import csv
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
@@ -29,9 +29,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from torch import nn
 
 from .augment import augment
-from .data import DataNotFoundError, MnistSplits, Split, as_layout, batches, load_mnist, make_splits, normalize, to_unit
+from .data import DataNotFoundError, MnistSplits, Split, as_layout, load_mnist, make_splits, normalize, to_unit
 from .evaluation import DEVICES, MODELS, Evaluation, evaluate, parameter_count, pick_device
 from .exits import EXIT_BELOW_TARGET, EXIT_OK, EXIT_USAGE
+from .optimizer import NesterovSGD
+from .pruning import EpochPlan, InfoBatch
 from .recipes import (
     DEFAULT_RECIPES,
     RECIPE_HELP,
@@ -42,6 +44,7 @@ from .recipes import (
     recipe_values,
     with_values,
 )
+from .schedule import OneCycle
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -65,11 +68,15 @@ class TrainConfig:
 
 @dataclass
 class EpochTotals:
-    """What one pass over the training split measured."""
+    """What one pass over the training split measured.
 
-    loss: float  # mean cross-entropy of the training batches as trained (augmented, dropout on), no smoothing
+    Loss and accuracy are of the images as trained (augmented, dropout on), each counted
+    with its loss weight: with images skipped (pruning.py) that estimates the whole split's.
+    """
+
+    loss: float  # cross-entropy without label smoothing
     accuracy: float
-    images: int
+    images: int  # images trained this epoch
     seconds: float
 
 
@@ -81,6 +88,7 @@ class EpochMetrics:
     val_loss: float | None  # None where the epoch was not validated (see Recipe.validate_last)
     val_acc: float | None
     lr: float  # learning rate of the epoch's last step
+    train_images: int  # images trained this epoch (fewer than the split where images were skipped)
     epoch_time: float  # seconds, training and validation
     train_images_per_s: float
     elapsed: float  # seconds from the start of training to the end of this epoch
@@ -111,15 +119,11 @@ def train(cfg: TrainConfig, splits: MnistSplits, console: Console | None = None)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     train_split, val_split = splits.train.to(device), splits.val.to(device)
-    steps = len(train_split) // recipe.batch_size
-    if steps == 0:
+    if len(train_split) < recipe.batch_size:
         raise ValueError(f"{len(train_split)} training images is fewer than one batch of {recipe.batch_size}")
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, nesterov=True, weight_decay=recipe.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=recipe.lr, epochs=recipe.epochs, steps_per_epoch=steps, max_momentum=recipe.momentum
-    )
+    optimizer = NesterovSGD(model.parameters(), weight_decay=recipe.weight_decay)
+    schedule = OneCycle(max_lr=recipe.lr, max_momentum=recipe.momentum)
+    selection = InfoBatch(len(train_split), recipe.prune, recipe.epochs, device)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = cfg.out_dir / "best.pt"
     parameters = parameter_count(model)
@@ -128,24 +132,35 @@ def train(cfg: TrainConfig, splits: MnistSplits, console: Console | None = None)
         f"{len(val_split):,} validation / {len(splits.test):,} test images, seed {cfg.seed}"
     )
     console.print(recipe_table(cfg.recipe_name, recipe))
-    console.print(_row("epoch", "loss", "train", "val loss", "val", "lr", "time", "img/s"), style="bold")
+    console.print(_row("epoch", "images", "loss", "train", "val loss", "val", "lr", "time", "img/s"), style="bold")
 
     history: list[EpochMetrics] = []
     best_epoch, best_val_acc = 0, -1.0
     first_validated = recipe.epochs - min(recipe.validate_last, recipe.epochs) + 1
     for epoch in range(1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
+        plan = selection.next_epoch(generator, recipe.batch_size)
+        steps = len(plan.order) // recipe.batch_size
         with _progress(console) as progress:
             task = progress.add_task(f"epoch {epoch}/{recipe.epochs}", total=steps, loss=0.0, acc=0.0, ips=0.0)
             totals = train_one_epoch(
-                model, optimizer, scheduler, train_split, recipe, generator, cfg.channels_last, (progress, task)
+                model,
+                optimizer,
+                train_split,
+                plan,
+                recipe,
+                generator,
+                cfg.channels_last,
+                (progress, task),
+                on_step=schedule.in_epoch(optimizer, epoch, recipe.epochs),
+                on_losses=selection.record,
             )
         val: Evaluation | None = None
         if epoch >= first_validated:
             val = evaluate(model, val_split, tta=recipe.tta, channels_last=cfg.channels_last)
-        improved = val is not None and val.accuracy > best_val_acc
-        if improved:
-            best_epoch, best_val_acc = epoch, val.accuracy
+        improved = False
+        if val is not None and val.accuracy > best_val_acc:
+            improved, best_epoch, best_val_acc = True, epoch, val.accuracy
             torch.save(model.state_dict(), checkpoint)
         metrics = EpochMetrics(
             epoch=epoch,
@@ -153,7 +168,8 @@ def train(cfg: TrainConfig, splits: MnistSplits, console: Console | None = None)
             train_acc=totals.accuracy,
             val_loss=None if val is None else val.loss,
             val_acc=None if val is None else val.accuracy,
-            lr=optimizer.param_groups[0]["lr"],
+            lr=optimizer.lr,
+            train_images=totals.images,
             epoch_time=time.perf_counter() - epoch_start,
             train_images_per_s=totals.images / totals.seconds,
             elapsed=time.perf_counter() - start,
@@ -178,46 +194,63 @@ def train(cfg: TrainConfig, splits: MnistSplits, console: Console | None = None)
 
 def train_one_epoch(
     model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    optimizer: NesterovSGD,
     split: Split,
+    plan: EpochPlan,
     recipe: Recipe,
     generator: torch.Generator,
     channels_last: bool,
     progress: tuple[Progress, TaskID],
+    on_step: Callable[[float], None] = lambda fraction: None,
+    on_losses: Callable[[torch.Tensor, torch.Tensor], None] = lambda index, losses: None,
 ) -> EpochTotals:
-    """One shuffled pass over ``split`` in batches of ``recipe.batch_size``, a scheduler step per batch."""
+    """One pass over the images of ``plan`` in batches of ``recipe.batch_size`` (the last
+    partial batch is dropped: a batch of one would break BatchNorm).
+
+    Before each step ``on_step`` gets the fraction of the epoch done (the learning-rate
+    schedule); after it, ``on_losses`` gets the batch's indices and per-image losses.
+    """
     bar, task = progress
     start = last_refresh = time.perf_counter()
     model.train()
     device = split.labels.device
     loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), dtype=torch.long, device=device)
-    seen = 0
-    for step, (images, labels) in enumerate(batches(split, recipe.batch_size, generator), 1):
+    correct = torch.zeros((), device=device)
+    weight_sum = torch.zeros((), device=device)
+    steps = len(plan.order) // recipe.batch_size
+    for step in range(steps):
+        index = plan.order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
+        images, labels, weights = split.images[index], split.labels[index], plan.weights[index]
+        on_step(step / steps)
         x = as_layout(normalize(augment(to_unit(images), recipe.augment, generator)), channels_last)
         logits = model(x)
-        loss = F.cross_entropy(logits, labels, label_smoothing=recipe.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        losses = F.cross_entropy(logits, labels, label_smoothing=recipe.label_smoothing, reduction="none")
+        optimizer.zero_grad()
+        (losses * weights).mean().backward()
         optimizer.step()
-        scheduler.step()
+        on_losses(index, losses)
         with torch.no_grad():  # the loss as validation measures it: no label smoothing
-            loss_sum += F.cross_entropy(logits, labels, reduction="sum")
-            correct += (logits.argmax(1) == labels).sum()
-        seen += len(labels)
+            loss_sum += (F.cross_entropy(logits, labels, reduction="none") * weights).sum()
+            correct += ((logits.argmax(1) == labels) * weights).sum()
+            weight_sum += weights.sum()
         now = time.perf_counter()
         if now - last_refresh < PROGRESS_REFRESH_S:
-            bar.update(task, completed=step)
+            bar.update(task, completed=step + 1)
             continue
         last_refresh = now
+        seen = (step + 1) * recipe.batch_size
         bar.update(
-            task, completed=step, loss=loss_sum.item() / seen, acc=correct.item() / seen, ips=seen / (now - start)
+            task,
+            completed=step + 1,
+            loss=(loss_sum / weight_sum).item(),
+            acc=(correct / weight_sum).item(),
+            ips=seen / (now - start),
         )
-    return EpochTotals(loss_sum.item() / seen, correct.item() / seen, seen, time.perf_counter() - start)
+    seen = steps * recipe.batch_size
+    return EpochTotals((loss_sum / weight_sum).item(), (correct / weight_sum).item(), seen, time.perf_counter() - start)
 
 
-_COLUMNS = {"epoch": 7, "loss": 8, "train": 8, "val loss": 8, "val": 9, "lr": 9, "time": 7, "img/s": 8}
+_COLUMNS = {"epoch": 5, "images": 6, "loss": 6, "train": 6, "val loss": 8, "val": 8, "lr": 7, "time": 6, "img/s": 6}
 
 
 def _row(*cells: str) -> str:
@@ -228,6 +261,7 @@ def _epoch_row(m: EpochMetrics, epochs: int, improved: bool) -> str:
     validated = m.val_acc is not None and m.val_loss is not None
     return _row(
         f"{m.epoch}/{epochs}",
+        f"{m.train_images:,}",
         f"{m.train_loss:.4f}",
         f"{m.train_acc:.2%}",
         f"{m.val_loss:.4f}" if validated else "–",
@@ -305,7 +339,9 @@ def curves_figure(history: list[EpochMetrics]) -> Figure:
     loss_ax.plot([m.epoch for m in validated], [m.val_loss for m in validated], marker="o", label="validation")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy (no label smoothing)", title="Loss", yscale="log")
     acc_ax.plot([m.epoch for m in history], [100 * m.train_acc for m in history], marker="o", label="train (augmented)")
-    acc_ax.plot([m.epoch for m in validated], [100 * m.val_acc for m in validated], marker="o", label="validation")
+    acc_ax.plot(
+        [m.epoch for m in validated], [100 * (m.val_acc or 0) for m in validated], marker="o", label="validation"
+    )
     acc_ax.axhline(99.4, color="grey", linestyle="--", linewidth=1, label="99.4%")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy", ylim=(97, 100))
     for ax in (loss_ax, acc_ax):
@@ -406,6 +442,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.prune is not None and not 0 <= args.prune < 1:
+        parser.error(f"--prune is a fraction of at least 0 and below 1 (e.g. 0.5), got {args.prune}")
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is available")
     if args.device == "mps" and not torch.backends.mps.is_available():

@@ -9,6 +9,7 @@ workplace's ``../shared/data``) and is skipped, saying where it looked, otherwis
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import gzip
 import io
@@ -32,7 +33,10 @@ from reference_model.augment import AugmentConfig
 from reference_model.data import RAW_FILES, MnistSplits, Split, load_mnist, make_splits, read_idx, split_train_val
 from reference_model.evaluation import Evaluation, evaluate
 from reference_model.exits import EXIT_BELOW_TARGET, EXIT_OK, EXIT_USAGE
+from reference_model.optimizer import NesterovSGD
+from reference_model.pruning import InfoBatch
 from reference_model.recipes import RECIPE_HELP, RECIPES, format_value, recipe_values
+from reference_model.schedule import OneCycle
 from reference_model.tiny import TinyNet
 
 REPO = Path(__file__).resolve().parents[1]
@@ -192,12 +196,11 @@ class _RecordingBar:
 
 def _one_epoch(split: Split, recipe_changes: dict, model: nn.Module) -> tuple[train_cli.EpochTotals, _RecordingBar]:
     recipe = replace(RECIPES["fast"], augment=NO_AUGMENTATION, **recipe_changes)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
-    scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    optimizer = NesterovSGD(model.parameters(), weight_decay=0.0)  # lr 0: the weights stay as they are
     bar = _RecordingBar()
-    totals = train_cli.train_one_epoch(
-        model, optimizer, scheduler, split, recipe, torch.Generator().manual_seed(0), False, (bar, 0)
-    )
+    generator = torch.Generator().manual_seed(0)
+    plan = InfoBatch(len(split), 0.0, 1, torch.device("cpu")).next_epoch(generator, recipe.batch_size)
+    totals = train_cli.train_one_epoch(model, optimizer, split, plan, recipe, generator, False, (bar, 0))
     return totals, bar
 
 
@@ -221,7 +224,9 @@ def test_train_loss_is_measured_like_validation_loss(synthetic_splits: MnistSpli
 
 def test_plot_epoch_axis_has_whole_numbers_only() -> None:
     history = [
-        train_cli.EpochMetrics(e, 1.0 / e, 0.98, None if e < 3 else 0.5 / e, None if e < 3 else 0.99, 0.1, 1.0, 1.0, e)
+        train_cli.EpochMetrics(
+            e, 1.0 / e, 0.98, None if e < 3 else 0.5 / e, None if e < 3 else 0.99, 0.1, 100, 1.0, 1.0, e
+        )
         for e in (1, 2, 3)
     ]
     figure = train_cli.curves_figure(history)
@@ -401,3 +406,73 @@ def test_two_epochs_on_a_real_subset_beat_97_percent(tmp_path: Path) -> None:
     finally:
         torch.set_num_threads(threads)
     assert result.best_val_acc > 0.97 and result.test_acc > 0.97, printed.getvalue()
+
+
+def test_schedule_is_torchs_one_cycle() -> None:
+    """The progress-indexed schedule follows OneCycleLR step for step (to within the fraction
+    of a step by which the two place the end of the warm-up)."""
+    steps, max_lr = 1000, 0.2
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=max_lr, momentum=0.95, nesterov=True)
+    reference = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=steps, max_momentum=0.95)
+    schedule = OneCycle(max_lr=max_lr, max_momentum=0.95)
+    for step in range(steps):
+        lr, momentum = schedule.at(step / (steps - 1))
+        assert lr == pytest.approx(optimizer.param_groups[0]["lr"], abs=5e-3 * max_lr), step
+        assert momentum == pytest.approx(optimizer.param_groups[0]["momentum"], abs=5e-4), step
+        optimizer.step()
+        reference.step()
+
+
+def test_pruning_skips_only_well_learned_images_and_weights_the_kept_ones_up() -> None:
+    size, ratio = 10_000, 0.5
+    selection = InfoBatch(size, ratio, epochs=3, device=torch.device("cpu"))
+    generator = torch.Generator().manual_seed(0)
+    first = selection.next_epoch(generator, batch_size=100)
+    assert sorted(first.order.tolist()) == list(range(size)) and bool((first.weights == 1).all())
+
+    learned = torch.arange(size) % 2 == 0  # half the images with a low loss, half with a high one
+    selection.record(torch.arange(size), torch.where(learned, 0.1, 10.0))
+    middle = selection.next_epoch(generator, batch_size=100)
+    kept = torch.zeros(size, dtype=torch.bool)
+    kept[middle.order] = True
+    assert len(middle.order) == int(kept.sum())  # each image at most once
+    assert bool(kept[~learned].all())  # an image with a loss above the mean is never skipped
+    assert 0.45 < 1 - kept[learned].float().mean().item() < 0.55  # ~ratio of the learned ones are
+    assert bool((middle.weights[learned] == 1 / (1 - ratio)).all()) and bool((middle.weights[~learned] == 1).all())
+    # the weights make up for what was skipped: the epoch's total weight is ~ the split's size
+    assert middle.weights[middle.order].sum().item() == pytest.approx(size, rel=0.03)
+
+    last = selection.next_epoch(generator, batch_size=100)
+    assert sorted(last.order.tolist()) == list(range(size)) and bool((last.weights == 1).all())
+
+
+def test_training_with_pruning_skips_images_only_in_the_middle_epochs(
+    synthetic_splits: MnistSplits, tmp_path: Path
+) -> None:
+    recipe = replace(RECIPES["fast"], epochs=3, validate_last=1, batch_size=50, prune=0.5)
+    cfg = train_cli.TrainConfig(model="tiny", recipe_name="fast", recipe=recipe, device="cpu", out_dir=tmp_path)
+    result = train_cli.train(cfg, synthetic_splits, Console(file=io.StringIO()))
+    images = [m.train_images for m in result.history]
+    assert images[0] == images[2] == len(synthetic_splits.train) and images[1] < len(synthetic_splits.train)
+
+
+def test_optimizer_updates_like_torchs_nesterov_sgd() -> None:
+    """Step for step the same weights as torch.optim.SGD with Nesterov momentum and weight
+    decay, with the learning rate and momentum changed between steps as the schedule does."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.LazyLinear(3))
+    x, y = torch.randn(8, 1, 6, 6), torch.randint(0, 3, (8,))
+    model(x)  # materialise the lazy layer
+    twin = copy.deepcopy(model)
+    ours = NesterovSGD(model.parameters(), weight_decay=1e-2)
+    reference = torch.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2)
+    for step, (lr, momentum) in enumerate([(0.1, 0.95), (0.3, 0.9), (0.05, 0.85), (0.2, 0.95)]):
+        ours.lr, ours.momentum = lr, momentum
+        for group in reference.param_groups:
+            group["lr"], group["momentum"] = lr, momentum
+        for net, optimizer in ((model, ours), (twin, reference)):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            optimizer.step()
+        for (name, ours_p), twin_p in zip(model.named_parameters(), twin.parameters()):
+            torch.testing.assert_close(ours_p, twin_p, msg=f"step {step}: {name}")
