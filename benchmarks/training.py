@@ -4,11 +4,15 @@ against a naive per-image PIL DataLoader, measured in the same run.
     python benchmarks/training.py --data-dir DIR                  # one seed, ~4 minutes on 2 cores
     python benchmarks/training.py --data-dir DIR --seeds 0 1 2    # the README's table
     python benchmarks/training.py --data-dir DIR --seeds          # images/s only
+    python benchmarks/training.py --data-dir DIR --seeds 0 1 2 --baseline "--epochs 9 --batch-size 128 --lr 0.2 --prune 0"
 
 Time to 99.4%: the wall time of the whole default command, ``python -m reference_model.train
 --data-dir DIR --target 0.994 --seed S`` (start-up, loading, training, validation, the test,
 the output files), run in a fresh process; it counts as reaching 99.4% when the command exits
-0, i.e. when the best validation accuracy and the test accuracy are both >= 99.4%.
+0, i.e. when the best validation accuracy and the test accuracy are both >= 99.4%. With
+``--baseline FLAGS`` the same command with those flags added is timed after each seed's
+default run, and the ratio of the two wall times is printed: the machine's speed drifts
+over hours, so a comparison counts only within one invocation.
 
 Images/s: both pipelines train the same model with the same optimiser and the same
 augmentation (rotation, affine, perspective, colour jitter) on the same machine:
@@ -29,6 +33,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 import tempfile
 import time
@@ -162,8 +167,8 @@ class TimedRun:
     load: float  # 1-minute load average just before the run
 
 
-def time_default_command(data_dir: Path, seed: int) -> TimedRun:
-    """The whole default command in a fresh process, as a user runs it."""
+def time_default_command(data_dir: Path, seed: int, extra_flags: list[str]) -> TimedRun:
+    """The whole default command (with ``extra_flags``) in a fresh process, as a user runs it."""
     with tempfile.TemporaryDirectory() as out:
         command = [
             sys.executable,
@@ -177,6 +182,7 @@ def time_default_command(data_dir: Path, seed: int) -> TimedRun:
             str(seed),
             "--out",
             out,
+            *extra_flags,
         ]
         load = os.getloadavg()[0]
         cwd = os.getcwd()
@@ -232,11 +238,12 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
 
 
-def print_time_to_target(console: Console, runs: list[TimedRun]) -> None:
+def print_time_to_target(console: Console, runs: list[TimedRun], extra_flags: list[str]) -> None:
     recipe = RECIPES[DEFAULT_RECIPES["net"]]
+    flags = shlex.join(extra_flags) if extra_flags else f"(net, {recipe.epochs} epochs)"
     table = Table(
         title=f"time to {TARGET:.1%}: python -m reference_model.train --data-dir DIR --target {TARGET} "
-        f"--seed S (net, {recipe.epochs} epochs); {machine()}"
+        f"--seed S {flags}; {machine()}"
     )
     for column in ("seed", "wall s", "validation", "test", "epochs", f">= {TARGET:.1%} on both", "load before"):
         table.add_column(column, justify="right")
@@ -258,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="folder holding MNIST/raw/")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0], help="seeds of the timed default command")
+    parser.add_argument(
+        "--baseline", metavar="FLAGS", help='trainer flags of a baseline timed beside each seed, e.g. "--epochs 9"'
+    )
     parser.add_argument("--model", choices=sorted(MODELS), default="net")
     parser.add_argument("--batches", type=int, default=100, help="timed training batches per pipeline and round")
     parser.add_argument("--repeats", type=int, default=3, help="rounds; the best round counts")
@@ -274,9 +284,18 @@ def main(argv: list[str] | None = None) -> int:
     except DataNotFoundError as error:
         console.print(f"[red]error:[/] {error}", highlight=False, soft_wrap=True)
         return EXIT_USAGE
-    runs = [time_default_command(args.data_dir.resolve(), seed) for seed in args.seeds]
+    baseline_flags = shlex.split(args.baseline) if args.baseline else []
+    runs, baseline_runs = [], []
+    for seed in args.seeds:
+        runs.append(time_default_command(args.data_dir.resolve(), seed, []))
+        if baseline_flags:
+            baseline_runs.append(time_default_command(args.data_dir.resolve(), seed, baseline_flags))
     if runs:
-        print_time_to_target(console, runs)
+        print_time_to_target(console, runs, [])
+    if baseline_runs:
+        print_time_to_target(console, baseline_runs, baseline_flags)
+        ratios = ", ".join(f"seed {new.seed}: {new.seconds / old.seconds:.2f}" for new, old in zip(runs, baseline_runs))
+        console.print(f"wall time of the default command / with {shlex.join(baseline_flags)}: {ratios}")
     load = os.getloadavg()[0]
     rows = run(args.data_dir, args.model, args.batches, args.batch_size, args.repeats)
     table = Table(
