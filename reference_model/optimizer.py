@@ -2,7 +2,7 @@
 
 The update is ``torch.optim.SGD(params, lr, momentum, nesterov=True, weight_decay=wd)``'s
 (a test runs both side by side). It is written out because the first use of
-``torch.optim`` imports ``torch._dynamo``: ~2.5 s on the 2-core CPU, 3 % of the default
+``torch.optim`` imports ``torch._dynamo``: 1.9-2.5 s on the 2-core CPU, ~3 % of the default
 training command, spent before the first step.
 """
 
