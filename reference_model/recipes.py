@@ -18,8 +18,8 @@ from .augment import AugmentConfig
 class Recipe:
     epochs: int
     batch_size: int
-    lr: float  # OneCycleLR max_lr
-    momentum: float  # SGD (Nesterov) momentum, OneCycle's max_momentum
+    lr: float  # the one-cycle schedule's max_lr (schedule.py)
+    momentum: float  # SGD (Nesterov) momentum, the one-cycle schedule's max_momentum
     weight_decay: float
     label_smoothing: float
     prune: float  # InfoBatch ratio: skip this fraction of the well-learned images in the middle epochs (pruning.py)
@@ -73,12 +73,12 @@ DEFAULT_RECIPES = {"net": "fast", "tiny": "tiny"}  # --recipe's default for each
 RECIPE_HELP: dict[str, str] = {
     "epochs": "epochs",
     "batch_size": "batch size",
-    "lr": "OneCycleLR max_lr",
-    "momentum": "SGD Nesterov momentum (OneCycle's max_momentum)",
+    "lr": "the one-cycle schedule's peak learning rate",
+    "momentum": "SGD Nesterov momentum (the one-cycle schedule's max_momentum)",
     "weight_decay": "weight decay",
     "label_smoothing": "label smoothing of the training loss",
-    "prune": "InfoBatch: in each epoch but the first and last, skip this fraction of the images "
-    "whose last training loss was below the mean, and weight the others of them up (0: off)",
+    "prune": "InfoBatch: in each epoch but the first and last, skip this fraction of the well-learned "
+    "images (last training loss below the mean) and weight up the well-learned ones kept (0: off)",
     "tta": "test-time augmentation: average the image and its 4 one-pixel shifts",
     "validate_last": "validate (and keep the best checkpoint of) only the last N epochs",
     "rotation": "degrees, per image",
