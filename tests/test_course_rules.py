@@ -264,3 +264,45 @@ def test_a_linear_on_the_flattened_map_fails_in_cifar10_too() -> None:
     )
     passed, message = verdict(model, "no-linear", **CIFAR)
     assert not passed and "over every position" in message
+
+
+# -- batchnorm over parts of the batch ------------------------------------------------------------------------
+
+
+class _GhostBatchNorm(nn.Module):
+    """BatchNorm over each half of the batch ("ghost" batch norm): over 64 samples in a batch of 128."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        return torch.cat([self.bn(part) for part in x.chunk(2)])
+
+
+def _ghost_bn_model() -> nn.Module:
+    return Lambda(
+        lambda m, x: m.head(m.drop(F.relu(m.norm(m.conv(x)))).mean((2, 3), keepdim=True)).flatten(1),
+        conv=nn.Conv2d(1, 8, 3),
+        norm=_GhostBatchNorm(8),
+        drop=nn.Dropout(0.1),
+        head=nn.Conv2d(8, 10, 1),
+    )
+
+
+def test_batch_norm_over_halves_of_a_batch_of_two_says_to_trace_a_larger_batch() -> None:
+    passed, message = verdict(_ghost_bn_model(), "batchnorm")
+    assert not passed  # each half of the traced batch of 2 is one sample: an instance norm at this size
+    assert "one of the traced batch's 2 samples at a time" in message and "--batch-size 8" in message
+    passed, message = verdict(_ghost_bn_model(), "batchnorm", batch_size=8)
+    assert passed, message
+
+
+def test_batch_norm_of_each_sample_alone_fails_whatever_the_batch() -> None:
+    per_sample = Lambda(
+        lambda m, x: m.head(torch.cat([m.bn(s) for s in x.split(1)]).mean((2, 3), keepdim=True)).flatten(1),
+        bn=nn.BatchNorm2d(1),
+        head=nn.Conv2d(1, 10, 1),
+    )
+    passed, message = verdict(per_sample, "batchnorm", batch_size=8)
+    assert not passed and "normalises each sample on its own" in message

@@ -28,8 +28,11 @@ from archcheck.rules._shared import (
     where,
 )
 
+# A batch that shows a batch norm over parts of the batch (up to 4 parts) for what it is.
+GHOST_CHECK_BATCH = 8
 
-def _not_batch_norm(op: Op) -> str | None:
+
+def _not_batch_norm(op: Op, traced_batch: int) -> str | None:
     """Why a normalisation is not batch normalisation, or None when it is."""
     attrs = op.attrs
     if op.kind == "reduce":  # a hand-written one: the variance over the batch (and positions) of each channel
@@ -38,6 +41,13 @@ def _not_batch_norm(op: Op) -> str | None:
         return None if BATCH in reduced and CHANNEL not in reduced else "not over the batch"
     if not attrs["training"]:
         return "uses fixed running statistics (eval mode or training=False), which is not batch normalisation"
+    if attrs["samples"] < 2 and BATCH in attrs["layout"][0] and 1 < traced_batch < GHOST_CHECK_BATCH:
+        # a part of a small traced batch: a "ghost" batch norm over chunks of a real batch sees more samples
+        return (
+            f"normalises one of the traced batch's {traced_batch} samples at a time (an instance norm at this"
+            f" batch size); if it splits the batch into parts (ghost batch norm), check with --batch-size"
+            f" {GHOST_CHECK_BATCH}"
+        )
     if attrs["samples"] < 2 or BATCH not in attrs["layout"][0] or BATCH in attrs["layout"][1]:
         return "normalises each sample on its own (an instance norm), not over the batch"
     return None
@@ -45,7 +55,8 @@ def _not_batch_norm(op: Op) -> str | None:
 
 def check(trace: Trace, options: Options) -> Verdict:
     candidates = trace.ops_of("batch_norm") + [op for op in trace.ops_of("reduce") if op.attrs["mode"] == "var"]
-    real = [op for op in candidates if _not_batch_norm(op) is None]
+    traced_batch = trace.input_shape[0]
+    real = [op for op in candidates if _not_batch_norm(op, traced_batch) is None]
     counted = [op for op in real if used(op)]
     if counted:
         names = sorted({where(trace, op) for op in counted})
@@ -58,7 +69,7 @@ def check(trace: Trace, options: Options) -> Verdict:
     findings += [
         op_finding(trace, op, f"{where(trace, op)} {why}")
         for op in trace.ops_of("batch_norm")
-        if (why := _not_batch_norm(op)) is not None
+        if (why := _not_batch_norm(op, traced_batch)) is not None
     ]
     unused = never_called(trace, "BatchNorm")
     findings += unused_findings(trace, unused)
