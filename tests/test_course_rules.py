@@ -306,3 +306,34 @@ def test_batch_norm_of_each_sample_alone_fails_whatever_the_batch() -> None:
     )
     passed, message = verdict(per_sample, "batchnorm", batch_size=8)
     assert not passed and "normalises each sample on its own" in message
+
+
+# -- dropout that decides nothing ---------------------------------------------------------------------------
+
+
+def _masked(forward) -> nn.Module:
+    return Lambda(
+        forward, conv=nn.Conv2d(1, 8, 3), bn=nn.BatchNorm2d(8), drop=nn.Dropout(0.5), head=nn.Conv2d(8, 10, 1)
+    )
+
+
+def _pooled(m, x):
+    return m.head(x.mean((2, 3), keepdim=True)).flatten(1)
+
+
+def test_dropout_choosing_between_two_identical_values_does_not_count() -> None:
+    def forward(m, x):
+        x = F.relu(m.bn(m.conv(x)))
+        return _pooled(m, torch.where(m.drop(x) != 0, x, x))
+
+    passed, message = verdict(_masked(forward), "dropout")
+    assert not passed, message
+
+
+def test_dropout_as_the_condition_of_a_mask_counts() -> None:
+    def forward(m, x):
+        x = F.relu(m.bn(m.conv(x)))
+        return _pooled(m, torch.where(m.drop(x) != 0, x, 0.0))
+
+    passed, message = verdict(_masked(forward), "dropout")
+    assert passed, message

@@ -231,6 +231,8 @@ class Recorder(_Mode):
         if any(isinstance(t, UninitializedParameter | UninitializedBuffer) for t in inputs):
             return  # a lazy module materialising its parameters: bookkeeping, not part of the computation
         reads = [] if name in ops.SHAPE_ONLY else inputs[1:] if name in ops.OVERWRITES else inputs
+        if name == "where" and len(args) == 3 and args[1] is args[2]:
+            reads = [args[1]]  # both branches are the same value: the condition decides nothing
         parents = tuple(dict.fromkeys(p for t in reads for p in self.producers_of(t)))
         outputs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
         depends = any(self.nodes[p].depends_on_input for p in parents)
