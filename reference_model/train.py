@@ -1,7 +1,9 @@
 """Train a reference model on MNIST: ``python -m reference_model.train [--model tiny] [--recipe classic]``.
 
 The data is held as tensors on the training device and augmented a whole batch at a time
-(augment.py). 10,000 of the official 60,000 training images are held out for validation;
+(augment.py); images the model has already learned are skipped in the middle epochs
+(pruning.py), under the one-cycle schedule (schedule.py) and Nesterov SGD (optimizer.py).
+10,000 of the official 60,000 training images are held out for validation;
 the best checkpoint by validation accuracy is saved as a plain state_dict, and the test
 set is evaluated once, at the end, on that checkpoint. ``--target`` turns both
 accuracies into an exit status for CI. Measured results: README.md.
