@@ -5,8 +5,8 @@ it was trained) is below the mean of those losses is skipped with probability ``
 the well-learned images that are kept count ``1 / (1 - ratio)`` times in the loss, so an
 epoch's expected gradient is still that of the whole split. The first epoch has no losses
 yet, and the last trains on every image (the paper's annealing), so the model ends on the
-whole distribution. On MNIST most images are learned after one epoch, and a ratio of 0.5
-skips ~40 % of each middle epoch (README.md).
+whole distribution. On MNIST most images are learned after one epoch: a ratio of 0.3 (the
+``fast`` recipe's) skips ~25 % of each middle epoch, 0.5 ~42 % (README.md).
 """
 
 from __future__ import annotations
