@@ -250,7 +250,7 @@ def test_ci_script_installs_lints_type_checks_and_tests(tmp_path: Path, index: s
         "python -m pip install -e .[train,dev]",
         "ruff check .",
         "ruff format --check .",
-        "mypy archcheck",
+        "mypy archcheck reference_model",
         "pytest",  # the README's test command, as it is
     ]
 
