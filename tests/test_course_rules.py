@@ -337,3 +337,15 @@ def test_dropout_as_the_condition_of_a_mask_counts() -> None:
 
     passed, message = verdict(_masked(forward), "dropout")
     assert passed, message
+
+
+def test_a_dropout_that_happens_to_drop_everything_in_the_traced_step_still_counts() -> None:
+    """With one channel and a batch of 2, Dropout2d(0.99) almost surely zeroes the whole batch: the
+    zero gradient behind the ReLU that follows comes from chance, not from a result thrown away."""
+
+    def forward(m, x):
+        return m.head(F.relu(m.drop(m.bn(x))).mean((2, 3), keepdim=True)).flatten(1)
+
+    model = Lambda(forward, bn=nn.BatchNorm2d(1), drop=nn.Dropout2d(0.99), head=nn.Conv2d(1, 10, 1))
+    passed, message = verdict(model, "dropout")
+    assert passed, message

@@ -218,6 +218,11 @@ def _backward(recorder: Recorder, output: torch.Tensor, device: str, notes: list
     finally:
         for handle in handles:
             handle.remove()
+    for node_id, tensor in recorder.kept.items():
+        if seen.get(node_id) is False and recorder.nodes[node_id].random and not bool(tensor.ne(0).any()):
+            # a dropout that dropped everything this step (one channel, Dropout2d) passes zeros on, whose
+            # gradient through a ReLU is zero: that says nothing of whether it is used
+            del seen[node_id]
     return seen
 
 
