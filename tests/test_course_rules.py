@@ -349,3 +349,14 @@ def test_a_dropout_that_happens_to_drop_everything_in_the_traced_step_still_coun
     model = Lambda(forward, bn=nn.BatchNorm2d(1), drop=nn.Dropout2d(0.99), head=nn.Conv2d(1, 10, 1))
     passed, message = verdict(model, "dropout")
     assert passed, message
+
+
+def test_a_recurrent_layer_counts_as_its_weight_matrices_not_its_time_steps() -> None:
+    def forward(m, x):
+        out, _ = m.rnn(m.conv(x).squeeze(1))  # the 28 rows of the map as a sequence
+        return out.mean(1)
+
+    model = Lambda(forward, conv=nn.Conv2d(1, 1, 3, padding=1), rnn=nn.GRU(28, 10, batch_first=True))
+    passed, message = verdict(model, "no-linear")
+    assert not passed
+    assert message.startswith("2 fully connected layers"), message  # input-to-hidden and hidden-to-hidden

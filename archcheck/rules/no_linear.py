@@ -112,6 +112,10 @@ def check(trace: Trace, options: Options) -> Verdict:
         else:
             findings.append(op_finding(trace, op, f"{where(trace, op)}: {_what(op)}{refusal}"))
     if findings:
+        unique: dict[str, Finding] = {}  # one layer run many times (an RNN's time steps, a loop) is one layer
+        for found in findings:
+            unique.setdefault(found.message, found)
+        findings = list(unique.values())
         return Verdict(
             False,
             f"{plural(len(findings), 'fully connected layer')} in the output's computation: {findings[0].message}",
