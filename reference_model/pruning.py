@@ -22,6 +22,10 @@ class EpochPlan:
     order: torch.Tensor  # indices into the split of the images trained this epoch, shuffled
     weights: torch.Tensor  # (N,) loss weight of each image of the split
 
+    def steps(self, batch_size: int) -> int:
+        """Full batches in the epoch (the last partial one is dropped: a batch of one would break BatchNorm)."""
+        return len(self.order) // batch_size
+
 
 class InfoBatch:
     """Which images an epoch trains on, from the losses recorded while training."""

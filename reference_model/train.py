@@ -142,9 +142,10 @@ def train(cfg: TrainConfig, splits: MnistSplits, console: Console | None = None)
     for epoch in range(1, recipe.epochs + 1):
         epoch_start = time.perf_counter()
         plan = selection.next_epoch(generator, recipe.batch_size)
-        steps = len(plan.order) // recipe.batch_size
         with _progress(console) as progress:
-            task = progress.add_task(f"epoch {epoch}/{recipe.epochs}", total=steps, loss=0.0, acc=0.0, ips=0.0)
+            task = progress.add_task(
+                f"epoch {epoch}/{recipe.epochs}", total=plan.steps(recipe.batch_size), loss=0.0, acc=0.0, ips=0.0
+            )
             totals = train_one_epoch(
                 model,
                 optimizer,
@@ -206,8 +207,7 @@ def train_one_epoch(
     on_step: Callable[[float], None] = lambda fraction: None,
     on_losses: Callable[[torch.Tensor, torch.Tensor], None] = lambda index, losses: None,
 ) -> EpochTotals:
-    """One pass over the images of ``plan`` in batches of ``recipe.batch_size`` (the last
-    partial batch is dropped: a batch of one would break BatchNorm).
+    """One pass over the images of ``plan`` in full batches of ``recipe.batch_size``.
 
     Before each step ``on_step`` gets the fraction of the epoch done (the learning-rate
     schedule); after it, ``on_losses`` gets the batch's indices and per-image losses.
@@ -219,7 +219,7 @@ def train_one_epoch(
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device)
     weight_sum = torch.zeros((), device=device)
-    steps = len(plan.order) // recipe.batch_size
+    steps = plan.steps(recipe.batch_size)
     for step in range(steps):
         index = plan.order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
         images, labels, weights = split.images[index], split.labels[index], plan.weights[index]
