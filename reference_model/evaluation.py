@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
@@ -18,7 +19,7 @@ from .data import Split, as_layout, batches, prepare
 from .model import Net
 from .tiny import TinyNet
 
-MODELS: dict[str, Callable[[], nn.Module]] = {"net": Net, "tiny": TinyNet}
+MODELS: dict[str, Callable[[], nn.Module]] = {"net": Net, "tiny": TinyNet, "tiny-6k": partial(TinyNet, width=32)}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # Test-time augmentation: the image moved by one pixel up, down, left and right. MNIST's
 # digits sit in the middle 20x20 of the 28x28 image, so what torch.roll wraps around is background.

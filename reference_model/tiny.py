@@ -4,19 +4,25 @@ Kept in its own file so that ``archcheck reference_model/tiny.py`` discovers exa
 root model. It shares ``conv_bn_relu`` with ``model.py``; archcheck puts the project root
 on ``sys.path``, so the absolute import works when the file is checked on its own.
 
-Layer by layer (input 1x28x28, 3x3 convs without padding)::
+Layer by layer (input 1x28x28, convolutions without padding, ``width`` 40)::
 
-    conv 1->8    26x26      72 + 16 (BN)
-    conv 8->16   24x24   1,152 + 32
-    maxpool      12x12
-    conv 1x1 16->8       128 + 16
-    conv 8->16   10x10   1,152 + 32
-    conv 16->16   8x8    2,304 + 32
-    conv 16->16   6x6    2,304 + 32
-    global average pool  1x1
-    conv 1x1 16->10        160 + 10 (bias)
-                        ------
-                         7,442 parameters
+    conv 4x4 stride 2  1->16        13x13    256 + 32 (BN)
+    separable 16->40                11x11    144 + 32 + 640 + 80
+    separable 40->40                 9x9     360 + 80 + 1,600 + 80
+    separable 40->40                 7x7     (the same, 2,120)
+    separable 40->40                 5x5     (the same, 2,120)
+    global average pool              1x1
+    dropout, conv 1x1 40->10                 400 + 10 (bias)
+                                            ------
+                                             7,954 parameters
+
+A separable block is a depthwise 3x3 convolution (one filter per channel) and a pointwise
+1x1 convolution that mixes the channels, each followed by BatchNorm. It costs 9C + C*C'
+weights where a full 3x3 convolution costs 9*C*C', so within 8,000 parameters the model is
+40 channels wide where a plain one is 16: with the same training its validation accuracy
+rose by ~0.05 points and its epochs take half the time (README.md). The stride-2 first
+convolution is ``Net``'s (model.py), for the same reason: nothing runs at full resolution.
+``width=32`` is the 5,690-parameter variant (``--model tiny-6k``).
 """
 
 from __future__ import annotations
@@ -27,24 +33,36 @@ from torch import nn
 from reference_model.model import conv_bn_relu
 
 
-class TinyNet(nn.Module):
-    """7,442-parameter CNN for the <=8K-parameter variant of the assignment."""
+def separable_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    """Depthwise 3x3 and pointwise 1x1 convolution, each followed by BatchNorm, then ReLU.
 
-    def __init__(self, dropout: float = 0.05) -> None:
+    No ReLU between the two: the depthwise output is mixed linearly, as in Xception
+    (a ReLU there trained no better here).
+    """
+    return nn.Sequential(
+        nn.Conv2d(in_channels, in_channels, 3, groups=in_channels, bias=False),
+        nn.BatchNorm2d(in_channels),
+        nn.Conv2d(in_channels, out_channels, 1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class TinyNet(nn.Module):
+    """7,954-parameter CNN (5,690 with ``width=32``) for the <=8K-parameter variant of the assignment."""
+
+    def __init__(self, width: int = 40, dropout: float = 0.05) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            conv_bn_relu(1, 8),
-            conv_bn_relu(8, 16),
-            nn.MaxPool2d(2),
-            conv_bn_relu(16, 8, kernel_size=1),
-            nn.Dropout(dropout),
-            conv_bn_relu(8, 16),
-            conv_bn_relu(16, 16),
-            conv_bn_relu(16, 16),
-            nn.Dropout(dropout),
+            conv_bn_relu(1, 16, kernel_size=4, stride=2),
+            separable_bn_relu(16, width),
+            separable_bn_relu(width, width),
+            separable_bn_relu(width, width),
+            separable_bn_relu(width, width),
         )
         self.gap = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Conv2d(16, 10, 1)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Conv2d(width, 10, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.gap(self.features(x))).flatten(1)
+        return self.classifier(self.dropout(self.gap(self.features(x)))).flatten(1)

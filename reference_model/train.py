@@ -372,7 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(see reference_model/README.md).",
         formatter_class=_HelpFormatter,
     )
-    parser.add_argument("--model", choices=sorted(MODELS), default="net", help="net: <20K parameters, tiny: <=8K")
+    parser.add_argument(
+        "--model", choices=sorted(MODELS), default="net", help="net: <20K parameters, tiny: <=8K, tiny-6k: <=6K"
+    )
     defaults = ", ".join(f"{DEFAULT_RECIPES[model]} for {model}" for model in sorted(DEFAULT_RECIPES))
     parser.add_argument("--recipe", choices=sorted(RECIPES), help=f"the defaults of the flags below ({defaults})")
     group = parser.add_argument_group("recipe settings (each defaults to the chosen recipe's value, listed per recipe)")

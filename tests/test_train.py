@@ -31,7 +31,7 @@ from reference_model import evaluate as evaluate_cli
 from reference_model import train as train_cli
 from reference_model.augment import AugmentConfig
 from reference_model.data import RAW_FILES, MnistSplits, Split, load_mnist, make_splits, read_idx, split_train_val
-from reference_model.evaluation import Evaluation, evaluate
+from reference_model.evaluation import MODELS, Evaluation, evaluate
 from reference_model.exits import EXIT_BELOW_TARGET, EXIT_OK, EXIT_USAGE
 from reference_model.optimizer import NesterovSGD
 from reference_model.pruning import InfoBatch
@@ -335,6 +335,17 @@ def test_evaluate_prints_test_accuracy(
     assert evaluate_cli.main([str(out / "best.pt"), "--data-dir", str(data_dir), "--device", "cpu"]) == EXIT_OK
     printed = capsys.readouterr().out
     assert "test accuracy" in printed and "tiny" in printed and "test-time augmentation" in printed
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_evaluate_finds_which_model_a_checkpoint_holds(name: str, tmp_path: Path) -> None:
+    """``tiny`` and ``tiny-6k`` are one class at two widths: the shapes in the file decide."""
+    torch.manual_seed(0)
+    saved = MODELS[name]()
+    torch.save(saved.state_dict(), tmp_path / "best.pt")
+    found, model = evaluate_cli.load_checkpoint(tmp_path / "best.pt")
+    assert found == name
+    torch.testing.assert_close(model.state_dict(), saved.state_dict())
 
 
 def _not_checkpoints(folder: Path) -> dict[str, Path]:
