@@ -1,8 +1,7 @@
 """The small reference model: at most 8,000 parameters, same rules as ``model.py``.
 
-Kept in its own file so that ``archcheck reference_model/tiny.py`` discovers exactly one
-root model. It shares ``conv_bn_relu`` with ``model.py``; archcheck puts the project root
-on ``sys.path``, so the absolute import works when the file is checked on its own.
+Kept in its own file, importing only torch, so that ``archcheck reference_model/tiny.py``
+discovers exactly one root model.
 
 Layer by layer (input 1x28x28, convolutions without padding, ``width`` 40)::
 
@@ -22,7 +21,12 @@ weights where a full 3x3 convolution costs 9*C*C', so within 8,000 parameters th
 40 channels wide where a plain one is 16: with the same training its validation accuracy
 rose by ~0.05 points and its epochs take half the time (README.md). The stride-2 first
 convolution is ``Net``'s (model.py), for the same reason: nothing runs at full resolution.
-``width=32`` is the 5,690-parameter variant (``--model tiny-6k``).
+
+The activation is SiLU (x * sigmoid(x)), not ReLU: for no parameters it raised the mean
+validation accuracy by 0.07 points over four seeds on a GPU (every seed higher) and by 0.01
+over three on the 2-core CPU, where its sigmoid makes epochs dearer; with the ``tiny`` recipe's
+learning rate of 0.3 every measured seed reaches 99.4 % (README.md). ``width=32`` is the
+5,690-parameter variant (``--model tiny-6k``).
 """
 
 from __future__ import annotations
@@ -30,13 +34,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reference_model.model import conv_bn_relu
+
+def conv_bn_silu(in_channels: int, out_channels: int, kernel_size: int, stride: int) -> nn.Sequential:
+    """Convolution without padding (its bias is redundant before BatchNorm), BatchNorm, SiLU."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.SiLU(),
+    )
 
 
-def separable_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
-    """Depthwise 3x3 and pointwise 1x1 convolution, each followed by BatchNorm, then ReLU.
+def separable_bn_silu(in_channels: int, out_channels: int) -> nn.Sequential:
+    """Depthwise 3x3 and pointwise 1x1 convolution, each followed by BatchNorm, then SiLU.
 
-    No ReLU between the two: the depthwise output is mixed linearly, as in Xception
+    No activation between the two: the depthwise output is mixed linearly, as in Xception
     (a ReLU there trained no better here).
     """
     return nn.Sequential(
@@ -44,7 +55,7 @@ def separable_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
         nn.BatchNorm2d(in_channels),
         nn.Conv2d(in_channels, out_channels, 1, bias=False),
         nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
+        nn.SiLU(),
     )
 
 
@@ -54,11 +65,11 @@ class TinyNet(nn.Module):
     def __init__(self, width: int = 40, dropout: float = 0.05) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            conv_bn_relu(1, 16, kernel_size=4, stride=2),
-            separable_bn_relu(16, width),
-            separable_bn_relu(width, width),
-            separable_bn_relu(width, width),
-            separable_bn_relu(width, width),
+            conv_bn_silu(1, 16, kernel_size=4, stride=2),
+            separable_bn_silu(16, width),
+            separable_bn_silu(width, width),
+            separable_bn_silu(width, width),
+            separable_bn_silu(width, width),
         )
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
