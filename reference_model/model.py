@@ -26,16 +26,27 @@ per epoch (README.md). Dropout acts on the pooled features, where it costs nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import torch
 from torch import nn
 
+RELU_IN_PLACE = partial(nn.ReLU, inplace=True)  # Net's activation
 
-def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1) -> nn.Sequential:
-    """Convolution without padding; the bias is redundant before BatchNorm."""
+
+def conv_bn_act(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int = 3,
+    stride: int = 1,
+    activation: Callable[[], nn.Module] = RELU_IN_PLACE,
+) -> nn.Sequential:
+    """Convolution without padding (its bias is redundant before BatchNorm), BatchNorm, activation."""
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, bias=False),
         nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
+        activation(),
     )
 
 
@@ -45,11 +56,11 @@ class Net(nn.Module):
     def __init__(self, dropout: float = 0.05) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            conv_bn_relu(1, 16, kernel_size=4, stride=2),
-            conv_bn_relu(16, 24),
-            conv_bn_relu(24, 24),
-            conv_bn_relu(24, 28),
-            conv_bn_relu(28, 16),
+            conv_bn_act(1, 16, kernel_size=4, stride=2),
+            conv_bn_act(16, 24),
+            conv_bn_act(24, 24),
+            conv_bn_act(24, 28),
+            conv_bn_act(28, 16),
         )
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)

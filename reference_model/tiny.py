@@ -1,7 +1,8 @@
 """The small reference model: at most 8,000 parameters, same rules as ``model.py``.
 
-Kept in its own file, importing only torch, so that ``archcheck reference_model/tiny.py``
-discovers exactly one root model.
+Kept in its own file so that ``archcheck reference_model/tiny.py`` discovers exactly one
+root model. It shares ``conv_bn_act`` with ``model.py``; archcheck puts the project root on
+``sys.path``, so the absolute import works when the file is checked on its own.
 
 Layer by layer (input 1x28x28, convolutions without padding, ``width`` 40)::
 
@@ -34,14 +35,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def conv_bn_silu(in_channels: int, out_channels: int, kernel_size: int, stride: int) -> nn.Sequential:
-    """Convolution without padding (its bias is redundant before BatchNorm), BatchNorm, SiLU."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.SiLU(),
-    )
+from reference_model.model import conv_bn_act
 
 
 def separable_bn_silu(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -65,7 +59,7 @@ class TinyNet(nn.Module):
     def __init__(self, width: int = 40, dropout: float = 0.05) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            conv_bn_silu(1, 16, kernel_size=4, stride=2),
+            conv_bn_act(1, 16, kernel_size=4, stride=2, activation=nn.SiLU),
             separable_bn_silu(16, width),
             separable_bn_silu(width, width),
             separable_bn_silu(width, width),
